@@ -1,0 +1,77 @@
+"""A trained autoencoder on disk: safetensors weights plus JSON metadata (never a pickle).
+
+The metadata holds what `denoise` needs to rebuild and use the model: activation, latent,
+n_samples, and the amplitude range of the training signals, so that a user's windows can be scaled
+into it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, safe_open, save_file
+
+from sigdenoise.models import Autoencoder
+
+FORMAT = "sigdenoise-ae/1"
+
+
+class BundleError(ValueError):
+    """A model file that cannot be used; the message names the file."""
+
+
+def training_range(clean: np.ndarray) -> dict[str, float]:
+    """Typical per-signal centre and half-range of training signals (n, d): medians, robust to outliers."""
+    lo, hi = clean.min(axis=1), clean.max(axis=1)
+    return {"center": float(np.median((hi + lo) / 2)), "half_range": float(np.median((hi - lo) / 2))}
+
+
+def save(path: Path, model: Autoencoder, meta: dict) -> None:
+    """Write weights and metadata atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    head = {
+        "format": FORMAT,
+        "activation": model.activation,
+        "latent": model.latent,
+        "seed": model.seed,
+        "n_samples": model.layers[0].in_features,
+        **meta,
+    }
+    tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp), metadata={"sigdenoise": json.dumps(head)})
+    os.replace(tmp, path)
+
+
+def read_meta(path: Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise BundleError(f"{path}: no such model file")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            raw = (f.metadata() or {}).get("sigdenoise")
+    except (SafetensorError, OSError, ValueError) as e:
+        raise BundleError(f"{path}: not a sigdenoise model (unreadable safetensors: {e})") from None
+    if raw is None:
+        raise BundleError(f"{path}: a safetensors file without sigdenoise metadata")
+    meta = json.loads(raw)
+    if meta.get("format") != FORMAT:
+        raise BundleError(f"{path}: unsupported model format {meta.get('format')!r} (expected {FORMAT})")
+    return meta
+
+
+def load(path: Path, device: torch.device | str = "cpu") -> tuple[Autoencoder, dict]:
+    """Rebuild the model from weights only; a wrong or corrupt file raises BundleError."""
+    meta = read_meta(path)
+    model = Autoencoder(meta["activation"], int(meta["latent"]), int(meta["seed"]), int(meta["n_samples"]))
+    try:
+        model.load_state_dict(load_file(str(path)))
+    except (SafetensorError, RuntimeError, KeyError) as e:
+        raise BundleError(f"{path}: weights do not fit a {meta['activation']} latent-{meta['latent']} model: {e}") from None
+    return model.to(device).eval(), meta

@@ -1,0 +1,148 @@
+"""The command line: parses options into settings, calls the stages, and is the only place that
+prints. Bad input ends in one line on stderr naming the option or file at fault, exit code 2."""
+
+from __future__ import annotations
+
+import sys
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from typer.core import TyperCommand, TyperGroup
+
+from sigdenoise.activations import ACTIVATIONS, Activation
+from sigdenoise.settings import DEFAULT_EPOCHS, GridSettings, SettingsError
+
+# Click's UsageError, the base of every parsing error (vendored inside typer since 0.29).
+UsageError = typer.BadParameter.__bases__[0]
+err = Console(stderr=True)
+stdout = Console()
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print one error line and return the Exit to raise."""
+    typer.echo(f"Error: {message}", err=True)
+    return typer.Exit(code)
+
+
+class OneLineErrors(TyperCommand):
+    """Parsing errors as a single line instead of a usage banner and box."""
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except UsageError as e:
+            raise fail(e.format_message()) from None
+
+
+class Group(TyperGroup):
+    def list_commands(self, ctx):  # keep the order the commands are defined in
+        return list(self.commands)
+
+
+app = typer.Typer(
+    cls=Group,
+    no_args_is_help=True,
+    add_completion=False,
+    help="Denoise 1-D signals with autoencoders; reproduce and extend the sinusoid study.",
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Denoise 1-D signals with autoencoders; reproduce and extend the sinusoid study."""
+
+
+class DeviceChoice(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=False,
+    )  # fmt: skip
+
+
+@app.command(cls=OneLineErrors)
+def grid(
+    activation: Annotated[Optional[list[Activation]], typer.Option(help="Activation (repeatable); default: all seven.", show_default=False)] = None,
+    latent: Annotated[Optional[list[int]], typer.Option(help="Latent size, 1 or 5 (repeatable); default: both.", show_default=False)] = None,
+    noise: Annotated[Optional[list[float]], typer.Option(help="Noise level l in x + l*p (repeatable); default: 0.1 and 1.0.", show_default=False)] = None,
+    epochs: Annotated[int, typer.Option(help="Training epochs (default: where training loss plateaus; see README).")] = DEFAULT_EPOCHS,
+    seed: Annotated[Optional[list[int]], typer.Option(help="Seed (repeatable): each is a replicate.  [default: 0]", show_default=False)] = None,
+    n_train: Annotated[int, typer.Option(help="Clean training signals per seed.")] = 20_000,
+    n_test: Annotated[int, typer.Option(help="Held-out test signals per seed.")] = 2_000,
+    sd: Annotated[float, typer.Option(help="Standard deviation of the frequency r.")] = 2.25,
+    device: Annotated[DeviceChoice, typer.Option(help="auto takes CUDA when present.")] = DeviceChoice.auto,
+    out: Annotated[Optional[Path], typer.Option(help="Run folder; default runs/<date-time>. An existing one is resumed.", show_default=False)] = None,
+) -> None:
+    """Train and compare the autoencoder grid (activation x latent x noise) with the SVD projector."""
+    from sigdenoise import figures, grid as grid_mod, tables
+    from sigdenoise.device import resolve
+    from sigdenoise.runfolder import RunFolder, default_out
+
+    try:
+        settings = GridSettings(
+            activations=tuple(a.value for a in activation) if activation else ACTIVATIONS,
+            latents=tuple(latent) if latent else (1, 5),
+            noises=tuple(noise) if noise else (0.1, 1.0),
+            seeds=tuple(seed) if seed else (0,),
+            epochs=epochs, n_train=n_train, n_test=n_test, sd=sd, device=device.value,
+        )  # fmt: skip
+        dev = resolve(settings.device)
+        folder = RunFolder(out or default_out())
+        grid_mod.check_resumable(folder, settings)
+    except SettingsError as e:
+        raise fail(str(e)) from None
+
+    t0 = time.perf_counter()
+    with _progress() as bar:
+        task = None
+
+        def on_event(kind, *args, **kw):
+            nonlocal task
+            if kind == "stage":
+                err.print(f"[dim]{args[0]}[/dim]")
+            elif kind == "train_start":
+                task = bar.add_task(f"training {kw['members']} autoencoders", total=kw["epochs"], info="")
+            elif kind == "epoch":
+                losses = kw["losses"]
+                bar.update(task, advance=1, info=f"loss {losses.min():.4f}..{losses.max():.4f}")
+
+        results = grid_mod.run(settings, folder, dev, on_event)
+    import pandas as pd
+
+    footer = f"sigdenoise {folder.root} | commit {_commit_short()} | epochs {settings.epochs}, n_train {settings.n_train}, seeds {list(settings.seeds)}"
+    summary = tables.summary_markdown(results, header=f"Run `{folder.root}`; {footer}.")
+    from sigdenoise.runfolder import write_text
+
+    write_text(folder.root / "summary.md", summary)
+    figures.write_all(results, pd.read_csv(folder.probe_path), folder.figures, footer)
+    loss_path = folder.root / "training_loss.csv"
+    if loss_path.is_file():
+        figures.training_curves(pd.read_csv(loss_path), folder.figures / "training_loss.png", footer)
+    stdout.print(tables.to_markdown(tables.grid_table(results, "test", "mse")))
+    err.print(f"Wrote {folder.root} in {time.perf_counter() - t0:.1f} s on {dev}.")
+
+
+def _commit_short() -> str:
+    from sigdenoise.runfolder import git_commit
+
+    c = git_commit()
+    return c[:10] + ("-dirty" if c and c.endswith("-dirty") else "") if c else "none"
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app(prog_name="sigdenoise")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

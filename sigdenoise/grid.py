@@ -1,0 +1,149 @@
+"""The grid, end to end: baselines, one stacked training of every missing autoencoder, evaluation
+at every noise level, the tidy results table. Resumable: finished rows and saved models are kept.
+
+Writes only through RunFolder; reports progress through the `on_event` callback (the CLI prints).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import torch
+
+from sigdenoise import bundle, evaluation
+from sigdenoise.ensemble import Ensemble, Member
+from sigdenoise.models import Autoencoder
+from sigdenoise.runfolder import RESULT_COLUMNS, RunFolder
+from sigdenoise.settings import GridSettings, SettingsError
+from sigdenoise.svd import Identity, SVDProjector
+from sigdenoise.training import train_ensemble
+
+Event = Callable[..., None]
+KEY = ["model", "activation", "latent", "noise", "seed", "eval"]
+# Settings that must match for a folder's earlier rows to be reused; the grid axes may grow.
+FIXED = ("epochs", "n_train", "n_test", "sd", "batch_size", "lr", "probe_copies")
+
+
+def _key(row: dict) -> tuple:
+    latent = row["latent"]
+    return (row["model"], row["activation"] or "", -1 if pd.isna(latent) else int(latent),
+            round(float(row["noise"]), 9), int(row["seed"]), row["eval"])  # fmt: skip
+
+
+def check_resumable(folder: RunFolder, settings: GridSettings) -> None:
+    """Refuse to mix rows of different training settings in one folder."""
+    path = folder.root / "config.json"
+    if not path.is_file():
+        return
+    old = json.loads(path.read_text()).get("settings", {})
+    for name in FIXED:
+        if name in old and old[name] != getattr(settings, name):
+            raise SettingsError(
+                "--out", f"{folder.root} holds a run with {name}={old[name]}, not {getattr(settings, name)}; choose another --out"
+            )
+
+
+def _member_meta(log_losses: np.ndarray, i: int, seconds: float, size: int, settings: GridSettings, rng_meta: dict) -> dict:
+    return {
+        "epochs": settings.epochs,
+        "n_train": settings.n_train,
+        "sd": settings.sd,
+        "batch_size": settings.batch_size,
+        "lr": settings.lr,
+        "final_train_loss": float(log_losses[-1, i]),
+        "train_seconds": seconds,
+        "ensemble_size": size,
+        "train_noise": 0.0,
+        "scale": rng_meta,
+    }
+
+
+def run(settings: GridSettings, folder: RunFolder, device: torch.device, on_event: Event | None = None) -> pd.DataFrame:
+    """Run (or resume) the grid in `folder`; returns every results row the folder holds."""
+    emit = on_event or (lambda *a, **k: None)
+    check_resumable(folder, settings)
+    folder.write_config(settings.to_dict(), str(device))
+    results = folder.read_results()
+    rows = results.to_dict("records")
+    done = {_key(r) for r in rows}
+
+    def add(new: list[dict]) -> None:
+        fresh = [r for r in new if _key(r) not in done]
+        done.update(_key(r) for r in fresh)
+        rows.extend(fresh)
+        folder.write_results(pd.DataFrame(rows, columns=RESULT_COLUMNS))
+
+    train = {s: evaluation.training_set(s, settings.n_train, settings.sd) for s in settings.seeds}
+    sets = {s: evaluation.eval_sets(s, settings.n_test, settings.sd, settings.probe_copies) for s in settings.seeds}
+    probe_rows: list[dict] = []
+
+    def record(denoiser, base: dict, seed: int) -> list[dict]:
+        out = []
+        for level in settings.noises:
+            metric_rows, recon = evaluation.evaluate(denoiser, sets[seed], level)
+            out += [{**base, "noise": level, "seed": seed, **m} for m in metric_rows]
+            if seed == settings.seeds[0]:
+                probe_rows.append({**base, "noise": level, "recon": recon["probe"]})
+        return out
+
+    # Baselines: cheap and exact, written first so a run killed while training keeps them.
+    emit("stage", "baselines: noisy and svd")
+    base_rows = []
+    for s in settings.seeds:
+        base_rows += record(Identity(), {"model": "noisy", "activation": "", "latent": np.nan}, s)
+        for k in settings.latents:
+            base_rows += record(SVDProjector(k).fit(train[s]), {"model": "svd", "activation": "", "latent": k}, s)
+    add(base_rows)
+
+    # Autoencoders: load the saved ones, train the rest together.
+    members = sorted(Member(k, a, s) for k in settings.latents for a in settings.activations for s in settings.seeds)
+    models: dict[Member, tuple[Autoencoder, dict]] = {}
+    for m in members:
+        path = folder.model_path(m.name)
+        if path.is_file():
+            models[m] = bundle.load(path, device)
+    todo = [m for m in members if m not in models]
+    if todo:
+        ensemble = Ensemble.build(todo).to(device)
+        data = {s: torch.as_tensor(train[s], dtype=torch.float32, device=device) for s in {m.seed for m in todo}}
+        emit("train_start", epochs=settings.epochs, members=len(todo))
+        log = train_ensemble(ensemble, data, settings.epochs, settings.batch_size, settings.lr,
+                             on_epoch=lambda e, l: emit("epoch", epoch=e, losses=l))  # fmt: skip
+        emit("train_end", seconds=log.seconds)
+        folder.write_text_table("training_loss.csv", pd.DataFrame(log.losses, columns=[m.name for m in ensemble.members]))
+        for i, (m, model) in enumerate(zip(ensemble.members, ensemble.to_models())):
+            meta = _member_meta(log.losses, i, log.seconds, len(todo), settings, bundle.training_range(train[m.seed]))
+            bundle.save(folder.model_path(m.name), model, meta)
+            models[m] = (model.eval(), meta)
+
+    emit("stage", "evaluating autoencoders")
+    ae_rows = []
+    for m in members:
+        model, meta = models[m]
+        extra = {k: meta[k] for k in ("epochs", "n_train", "final_train_loss", "train_seconds", "ensemble_size")}
+        ae_rows += record(model, {"model": "ae", "activation": m.activation, "latent": m.latent, **extra}, m.seed)
+    add(ae_rows)
+    folder.write_probe(probe_table(probe_rows, sets[settings.seeds[0]][0], settings))
+    return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+
+
+def probe_table(entries: list[dict], probe: evaluation.EvalSet, settings: GridSettings) -> pd.DataFrame:
+    """Long table of probe curves for the figures: one row per (model, latent, noise, copy, t).
+
+    `model` is noisy/svd/ae as in results.csv; the noisy rows' `latent` is empty. The clean
+    signal is sin(t) and is not stored.
+    """
+    t = np.arange(probe.clean.shape[1]) / 10
+    frames = []
+    for e in entries:
+        recon = e["recon"]  # (copies, 100)
+        copies, n = recon.shape
+        frames.append(pd.DataFrame({
+            "model": e["model"], "activation": e["activation"], "latent": e["latent"], "noise": e["noise"],
+            "copy": np.repeat(np.arange(copies), n), "t": np.tile(t, copies), "value": recon.ravel(),
+        }))  # fmt: skip
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,75 @@
+"""One autoencoder of the study, as a plain module (the stacked ensemble unstacks into these).
+
+Encoder 100-50-25-10-5 (latent 5) or 100-50-25-10-5-1 (latent 1), decoder the mirror image,
+the same activation after every layer but the decoder's last, which is linear.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import torch
+from torch import nn
+
+from sigdenoise.activations import ACTIVATIONS, LEARNED, PRELU_INIT, apply
+
+ENCODER_5 = (100, 50, 25, 10, 5)
+LATENTS = (1, 5)
+
+
+def layer_sizes(latent: int, n_samples: int = 100) -> tuple[int, ...]:
+    """Widths from input to output, e.g. latent 5: (100, 50, 25, 10, 5, 10, 25, 50, 100)."""
+    if latent not in LATENTS:
+        raise ValueError(f"latent must be one of {LATENTS}, got {latent}")
+    enc = (n_samples,) + ENCODER_5[1:] + ((1,) if latent == 1 else ())
+    return enc + enc[-2::-1]
+
+
+def member_generator(activation: str, latent: int, seed: int) -> torch.Generator:
+    """A generator that depends only on the member's own key, so its initial weights do not
+    depend on which other members share its ensemble (resume and the lone-model test need this)."""
+    key = zlib.crc32(f"{activation}/{latent}/{seed}".encode())
+    return torch.Generator().manual_seed(key)
+
+
+class Autoencoder(nn.Module):
+    """A lone autoencoder. `denoise` maps (n, 100) numpy arrays to (n, 100) numpy arrays."""
+
+    def __init__(self, activation: str, latent: int, seed: int = 0, n_samples: int = 100):
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}")
+        self.activation, self.latent, self.seed = activation, latent, seed
+        sizes = layer_sizes(latent, n_samples)
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        # One learned slope per activation layer (nn.PReLU() per layer), only for prelu.
+        n_act = len(self.layers) - 1
+        self.slopes = nn.Parameter(torch.full((n_act,), PRELU_INIT)) if activation in LEARNED else None
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """PyTorch's nn.Linear distribution, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), from the member's
+        own generator."""
+        g = member_generator(self.activation, self.latent, self.seed)
+        for layer in self.layers:
+            bound = 1.0 / np.sqrt(layer.in_features)
+            layer.weight.copy_(torch.rand(layer.weight.shape, generator=g) * 2 * bound - bound)
+            layer.bias.copy_(torch.rand(layer.bias.shape, generator=g) * 2 * bound - bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (..., 100) -> reconstruction (..., 100)."""
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if i < last:
+                x = apply(self.activation, x, None if self.slopes is None else self.slopes[i])
+        return x
+
+    @torch.no_grad()
+    def denoise(self, x: np.ndarray) -> np.ndarray:
+        """Reconstruct each row of x (n, 100); returns float64 (n, 100)."""
+        p = next(self.parameters())
+        xt = torch.as_tensor(np.asarray(x), dtype=p.dtype, device=p.device)
+        return self(xt).double().cpu().numpy()

@@ -1,0 +1,88 @@
+"""The run folder: every file a grid run writes, written atomically so a killed run leaves
+valid files. Layout: config.json, results.csv, probe.csv, summary.md, figures/, models/."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+import sigdenoise
+
+RESULT_COLUMNS = [
+    "model", "activation", "latent", "noise", "seed", "eval",
+    "mse", "mean_mse", "snr_in_db", "snr_out_db", "snr_gain_db",
+    "epochs", "n_train", "final_train_loss", "train_seconds", "ensemble_size",
+]  # fmt: skip
+
+
+def default_out() -> Path:
+    return Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so readers never see a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def git_commit() -> str | None:
+    """The commit of the source tree sigdenoise runs from, if it is a git checkout."""
+    here = Path(sigdenoise.__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here, capture_output=True, text=True)
+    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def provenance() -> dict:
+    return {
+        "command": " ".join(["sigdenoise"] + sys.argv[1:]) if sys.argv else None,
+        "argv": sys.argv,
+        "version": sigdenoise.__version__,
+        "git_commit": git_commit(),
+        "created": datetime.now().isoformat(timespec="seconds"),
+    }
+
+
+class RunFolder:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.results_path = self.root / "results.csv"
+        self.probe_path = self.root / "probe.csv"
+        self.models = self.root / "models"
+        self.figures = self.root / "figures"
+
+    def write_config(self, settings: dict, device: str) -> None:
+        config = {"settings": settings, "device": device, **provenance()}
+        write_text(self.root / "config.json", json.dumps(config, indent=2, default=str) + "\n")
+
+    def read_results(self) -> pd.DataFrame:
+        if not self.results_path.is_file():
+            return pd.DataFrame(columns=RESULT_COLUMNS)
+        df = pd.read_csv(self.results_path, keep_default_na=False, na_values=[""])
+        df["activation"] = df["activation"].fillna("").astype(str)
+        return df
+
+    def write_results(self, df: pd.DataFrame) -> None:
+        write_text(self.results_path, df[RESULT_COLUMNS].to_csv(index=False))
+
+    def write_probe(self, df: pd.DataFrame) -> None:
+        write_text(self.probe_path, df.to_csv(index=False))
+
+    def write_text_table(self, name: str, df: pd.DataFrame) -> None:
+        write_text(self.root / name, df.to_csv(index_label="epoch"))
+
+    def model_path(self, name: str) -> Path:
+        return self.models / f"{name}.safetensors"

@@ -1,0 +1,78 @@
+"""One frozen dataclass of settings per run: the source of truth, written as config.json.
+
+Validation lives here so the CLI, the tests and the library reject the same things with the same
+one-line message naming the CLI option at fault.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+from sigdenoise.activations import ACTIVATIONS
+from sigdenoise.models import LATENTS
+
+# Measured in experiments/plateau.py (README, "Default epochs"): past this, the test MSE of every
+# member changes by under 2 % while the run time keeps growing linearly.
+DEFAULT_EPOCHS = 60
+
+
+class SettingsError(ValueError):
+    """A bad setting; `option` is the CLI option that sets it."""
+
+    def __init__(self, option: str, message: str):
+        super().__init__(f"{option}: {message}")
+        self.option = option
+
+
+@dataclass(frozen=True)
+class GridSettings:
+    activations: tuple[str, ...] = ACTIVATIONS
+    """Activations of the autoencoders (the grid's first axis)."""
+    latents: tuple[int, ...] = LATENTS
+    """Latent sizes: 1 or 5."""
+    noises: tuple[float, ...] = (0.1, 1.0)
+    """Gaussian noise levels l in x + l*p."""
+    seeds: tuple[int, ...] = (0,)
+    """Seeds; each is a replicate with its own training set, initial weights, batch order and noise."""
+    epochs: int = DEFAULT_EPOCHS
+    """Training epochs over the clean training set."""
+    n_train: int = 20_000
+    """Clean training signals per seed."""
+    n_test: int = 2_000
+    """Held-out test signals per seed (all five families)."""
+    sd: float = 2.25
+    """Standard deviation of the frequency r ~ Normal(0, sd)."""
+    batch_size: int = 256
+    lr: float = 1e-3
+    device: str = "auto"
+    """auto (CUDA when present), cpu or cuda."""
+    probe_copies: int = 10
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        def check(ok: bool, option: str, message: str) -> None:
+            if not ok:
+                raise SettingsError(option, message)
+
+        for a in self.activations:
+            check(a in ACTIVATIONS, "--activation", f"unknown activation {a!r}; choose from {', '.join(ACTIVATIONS)}")
+        for k in self.latents:
+            check(k in LATENTS, "--latent", f"must be 1 or 5, got {k}")
+        for l in self.noises:
+            check(math.isfinite(l) and l >= 0, "--noise", f"must be a finite level >= 0, got {l}")
+        check(self.epochs >= 1, "--epochs", f"must be at least 1, got {self.epochs}")
+        check(self.n_train >= 10, "--n-train", f"must be at least 10, got {self.n_train}")
+        check(self.n_test >= 1, "--n-test", f"must be at least 1, got {self.n_test}")
+        check(self.sd > 0, "--sd", f"must be > 0, got {self.sd}")
+        check(self.device in ("auto", "cpu", "cuda"), "--device", f"must be auto, cpu or cuda, got {self.device!r}")
+        for s in self.seeds:
+            check(s >= 0, "--seed", f"must be >= 0, got {s}")
+        for name in ("activations", "latents", "noises", "seeds"):
+            values = getattr(self, name)
+            check(len(values) > 0, f"--{name[:-1]}", "needs at least one value")
+            # Repeated options collapse to their distinct values, in the order first given.
+            object.__setattr__(self, name, tuple(dict.fromkeys(values)))
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,68 @@
+"""Synthetic sinusoids of the study and the noise added to them (pure numpy, rng passed in).
+
+Arrays are (n_signals, n_samples): time on the last axis. The source stores the transpose.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+N_SAMPLES = 100
+DT = 0.1
+FAMILIES: tuple[str, ...] = ("sin", "cos", "sin+cos", "sin-cos", "sin*cos")
+
+
+def time_axis(n_samples: int = N_SAMPLES) -> np.ndarray:
+    """t_j = j / 10 for j = 0..n-1, shape (n_samples,)."""
+    return np.arange(n_samples) * DT
+
+
+def family_values(family: np.ndarray, r: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Evaluate each signal's family at frequency r.
+
+    family: (n,) int indices into FAMILIES; r: (n,); t: (m,). Returns (n, m).
+    """
+    rt = np.outer(r, t)  # (n, m)
+    s, c = np.sin(rt), np.cos(rt)
+    table = np.stack([s, c, s + c, s - c, s * c])  # (5, n, m)
+    return table[family, np.arange(len(family))]
+
+
+def generate(
+    n: int, rng: np.random.Generator, sd: float = 2.25, n_samples: int = N_SAMPLES
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draw n clean signals: family uniform over FAMILIES, r ~ Normal(0, sd).
+
+    Returns x (n, n_samples) float64, family (n,) int, r (n,) float64.
+    """
+    family = rng.integers(len(FAMILIES), size=n)
+    r = rng.normal(0.0, sd, size=n)
+    return family_values(family, r, time_axis(n_samples)), family, r
+
+
+def add_gaussian(x: np.ndarray, level: float, rng: np.random.Generator) -> np.ndarray:
+    """x + level * p with p ~ N(0, 1) elementwise (the study's noise)."""
+    return x + level * rng.standard_normal(x.shape)
+
+
+def probe(level: float, rng: np.random.Generator, copies: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """The study's probe: `copies` noisy versions of sin(t).
+
+    Returns clean (copies, 100) — sin(t) repeated — and noisy (copies, 100).
+    """
+    clean = np.tile(np.sin(time_axis()), (copies, 1))
+    return clean, add_gaussian(clean, level, rng)
+
+
+def mask(x: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray:
+    """Masking noise: each sample set to 0 with probability `rate`."""
+    return np.where(rng.random(x.shape) < rate, 0.0, x)
+
+
+def salt_pepper(x: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray:
+    """Salt-and-pepper: each sample set to its signal's min or max, with probability rate/2 each."""
+    u = rng.random(x.shape)
+    lo = x.min(axis=-1, keepdims=True)
+    hi = x.max(axis=-1, keepdims=True)
+    out = np.where(u < rate / 2, lo, x)
+    return np.where((u >= rate / 2) & (u < rate), hi, out)

@@ -1,0 +1,45 @@
+"""The SVD (PCA-without-centering) projector and the identity denoiser.
+
+Both share the denoiser interface with the autoencoders: ``fit(clean) -> self`` and
+``denoise(x) -> x_hat`` on arrays of shape (n_signals, n_samples).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Identity:
+    """The `noisy` row: returns its input, the reference every other row is measured against."""
+
+    name = "noisy"
+
+    def fit(self, clean: np.ndarray) -> "Identity":
+        return self
+
+    def denoise(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(x, dtype=float).copy()
+
+
+class SVDProjector:
+    """x_hat = U_k U_k^T x, with X = U S V^T the clean training matrix, one signal per column.
+
+    In our (n_signals, n_samples) layout the training matrix is X^T, so U_k are the top-k right
+    singular vectors of the data array: basis_ is (n_samples, k).
+    """
+
+    name = "svd"
+
+    def __init__(self, rank: int):
+        self.rank = rank
+
+    def fit(self, clean: np.ndarray) -> "SVDProjector":
+        # Thin SVD of the (n_signals, n_samples) array: data = W S U^T, U = vt.T.
+        _, s, vt = np.linalg.svd(np.asarray(clean, dtype=float), full_matrices=False)
+        self.singular_values_ = s
+        self.basis_ = vt[: self.rank].T  # (n_samples, k)
+        return self
+
+    def denoise(self, x: np.ndarray) -> np.ndarray:
+        b = self.basis_
+        return (np.asarray(x, dtype=float) @ b) @ b.T

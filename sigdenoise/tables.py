@@ -1,0 +1,64 @@
+"""Tables drawn from the tidy results (pure: DataFrame in, DataFrame or Markdown text out)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sigdenoise.activations import ACTIVATIONS
+
+ROW_ORDER = ["noisy", "svd", *ACTIVATIONS]
+
+
+def label(df: pd.DataFrame) -> pd.Series:
+    """The row label of each result: the activation for autoencoders, else the model name."""
+    return df["activation"].where(df["model"] == "ae", df["model"]).fillna(df["model"])
+
+
+def grid_table(results: pd.DataFrame, eval_set: str, metric: str) -> pd.DataFrame:
+    """Mean over seeds of `metric`: rows model (noisy, svd, activations), columns (latent, noise).
+
+    The noisy row does not depend on the latent size, so it is repeated under each latent.
+    """
+    df = results[results["eval"] == eval_set].copy()
+    df["label"] = label(df)
+    latents = sorted(int(k) for k in df["latent"].dropna().unique())
+    noisy = df[df["model"] == "noisy"]
+    df = pd.concat([df[df["model"] != "noisy"]] + [noisy.assign(latent=k) for k in latents])
+    df["latent"] = df["latent"].astype(int)
+    table = df.pivot_table(index="label", columns=["latent", "noise"], values=metric, aggfunc="mean")
+    return table.reindex([r for r in ROW_ORDER if r in table.index])
+
+
+def to_markdown(table: pd.DataFrame, fmt: str = "{:.4f}", higher_is_better: bool = False) -> str:
+    """A pipe table; MultiIndex columns become 'latent 5, noise 1'. The best denoiser (the noisy
+    row excluded) of each column is in bold."""
+    cols = [f"latent {k}, noise {l:g}" for k, l in table.columns]
+    lines = ["| model | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
+    rivals = table.drop(index="noisy", errors="ignore")
+    best = rivals.idxmax() if higher_is_better else rivals.idxmin()
+    for name, row in table.iterrows():
+        cells = []
+        for c, v in row.items():
+            s = "" if pd.isna(v) else fmt.format(v)
+            cells.append(f"**{s}**" if s and best.get(c) == name else s)
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def summary_markdown(results: pd.DataFrame, header: str = "") -> str:
+    """summary.md: test and probe MSE, the mean-of-10 probe MSE, and the test SNR gain."""
+    seeds = sorted(results["seed"].unique())
+    parts = [
+        "# Grid summary",
+        header,
+        f"Means over seeds {', '.join(map(str, seeds))}. The best denoiser of each column is in bold.",
+        "## Test MSE (held-out signals, all five families; lower is better)",
+        to_markdown(grid_table(results, "test", "mse")),
+        "## Probe MSE (10 noisy copies of sin(t), each reconstructed; lower is better)",
+        to_markdown(grid_table(results, "probe", "mse")),
+        "## Probe: MSE of the mean of the 10 reconstructions against sin(t) (lower is better)",
+        to_markdown(grid_table(results, "probe", "mean_mse")),
+        "## Test SNR gain in dB (output minus input; higher is better)",
+        to_markdown(grid_table(results, "test", "snr_gain_db"), fmt="{:.2f}", higher_is_better=True),
+    ]
+    return "\n\n".join(p for p in parts if p) + "\n"
