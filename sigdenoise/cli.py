@@ -10,34 +10,13 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperGroup
+
+from sigdenoise.clikit import OneLineErrors, err, fail, stdout
 
 from sigdenoise.activations import ACTIVATIONS, Activation
 from sigdenoise.settings import DEFAULT_EPOCHS, GridSettings, SettingsError
-
-# Click's UsageError, the base of every parsing error (vendored inside typer since 0.29).
-UsageError = typer.BadParameter.__bases__[0]
-err = Console(stderr=True)
-stdout = Console()
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print one error line and return the Exit to raise."""
-    typer.echo(f"Error: {message}", err=True)
-    return typer.Exit(code)
-
-
-class OneLineErrors(TyperCommand):
-    """Parsing errors as a single line instead of a usage banner and box."""
-
-    def parse_args(self, ctx, args):
-        try:
-            return super().parse_args(ctx, args)
-        except UsageError as e:
-            raise fail(e.format_message()) from None
-
 
 class Group(TyperGroup):
     def list_commands(self, ctx):  # keep the order the commands are defined in
