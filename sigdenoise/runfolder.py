@@ -71,9 +71,10 @@ class RunFolder:
     def read_results(self) -> pd.DataFrame:
         if not self.results_path.is_file():
             return pd.DataFrame(columns=RESULT_COLUMNS)
-        df = pd.read_csv(self.results_path, keep_default_na=False, na_values=[""])
-        df["activation"] = df["activation"].fillna("").astype(str)
-        return df
+        # Empty cells are NaN in numeric columns but stay "" in the text ones (noisy/svd activation).
+        text = ("model", "activation", "eval")
+        na = {c: [""] for c in RESULT_COLUMNS if c not in text}
+        return pd.read_csv(self.results_path, keep_default_na=False, na_values=na, dtype={c: str for c in text})
 
     def write_results(self, df: pd.DataFrame) -> None:
         write_text(self.results_path, df[RESULT_COLUMNS].to_csv(index=False))

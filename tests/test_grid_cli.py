@@ -1,0 +1,149 @@
+"""A small grid through Typer's CliRunner, with every file it writes read back."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+from typer.testing import CliRunner
+
+from sigdenoise import bundle, evaluation
+from sigdenoise.cli import app
+from sigdenoise.runfolder import RESULT_COLUMNS
+
+SMALL = ["--activation", "identity", "--activation", "tanh", "--latent", "5", "--noise", "0.1", "--noise", "1.0",
+         "--epochs", "2", "--n-train", "300", "--n-test", "60", "--device", "cpu"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("grid") / "run"
+    res = CliRunner().invoke(app, ["grid", *SMALL, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    return out, res
+
+
+def test_results_table(run):
+    out, _ = run
+    df = pd.read_csv(out / "results.csv")
+    assert list(df.columns) == RESULT_COLUMNS
+    # noisy: 2 noise x 2 sets; svd: 1 latent x 2 x 2; ae: 2 activations x 1 latent x 2 x 2.
+    assert len(df) == 4 + 4 + 8
+    assert df.groupby("model").size().to_dict() == {"ae": 8, "noisy": 4, "svd": 4}
+    assert (df["mse"] > 0).all() and df["snr_in_db"].notna().all()
+    noisy = df[df["model"] == "noisy"]
+    assert (noisy["snr_gain_db"] == 0).all()
+    # Noisy MSE is the noise variance l^2 (test: 6,000 samples, so within ~10 %).
+    for level in (0.1, 1.0):
+        got = noisy[(noisy["noise"] == level) & (noisy["eval"] == "test")]["mse"].item()
+        assert abs(got / level**2 - 1) < 0.1
+    probe = df[df["eval"] == "probe"]
+    assert probe["mean_mse"].notna().all() and df[df["eval"] == "test"]["mean_mse"].isna().all()
+    # At high noise the SVD projector removes most of the noise on sin(t).
+    svd = probe[(probe["model"] == "svd") & (probe["noise"] == 1.0)]["mse"].item()
+    assert svd < 0.5 * probe[(probe["model"] == "noisy") & (probe["noise"] == 1.0)]["mse"].item()
+    ae = df[df["model"] == "ae"]
+    assert (ae["epochs"] == 2).all() and (ae["ensemble_size"] == 2).all() and (ae["final_train_loss"] > 0).all()
+
+
+def test_models_reload_and_reproduce_their_rows(run):
+    out, _ = run
+    df = pd.read_csv(out / "results.csv", keep_default_na=False, na_values=[""])
+    sets = evaluation.eval_sets(0, 60, 2.25)
+    for act in ("identity", "tanh"):
+        model, meta = bundle.load(out / "models" / f"ae-{act}-latent5-seed0.safetensors")
+        assert meta["activation"] == act and meta["latent"] == 5 and meta["epochs"] == 2
+        rows, _ = evaluation.evaluate(model, sets, 1.0)
+        want = df[(df["activation"] == act) & (df["noise"] == 1.0)].set_index("eval")["mse"]
+        for r in rows:
+            assert_allclose(r["mse"], want[r["eval"]], rtol=1e-6)
+
+
+def test_config_summary_figures(run):
+    out, res = run
+    config = json.loads((out / "config.json").read_text())
+    assert config["settings"]["epochs"] == 2 and config["settings"]["latents"] == [5]
+    assert config["settings"]["activations"] == ["identity", "tanh"]
+    assert {"command", "version", "git_commit", "device"} <= set(config)
+    summary = (out / "summary.md").read_text()
+    assert "## Test MSE" in summary and "| svd |" in summary and "| tanh |" in summary
+    for name in ["probe_latent5_noise1.png", "probe_mean_latent5_noise0.1.png", "heatmap_test_mse.png",
+                 "probe_noisy.png", "training_loss.png"]:  # fmt: skip
+        data = (out / "figures" / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+    probe = pd.read_csv(out / "probe.csv")
+    # noisy + svd + 2 AEs, each 10 copies x 100 samples, at 2 noise levels.
+    assert len(probe) == 4 * 10 * 100 * 2
+    assert "| svd |" in res.stdout  # the summary table is printed
+
+
+def test_resume_skips_finished_cells_and_extends(run):
+    out, _ = run
+    stamp = {p.name: p.stat().st_mtime_ns for p in (out / "models").iterdir()}
+    before = pd.read_csv(out / "results.csv")
+    res = CliRunner().invoke(app, ["grid", *SMALL, "--out", str(out)])
+    assert res.exit_code == 0 and "training" not in res.output
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "models").iterdir()} == stamp
+    pd.testing.assert_frame_equal(pd.read_csv(out / "results.csv"), before)
+    # A new noise level evaluates the saved models without training them again.
+    res = CliRunner().invoke(app, ["grid", *SMALL, "--noise", "0.5", "--out", str(out)])
+    assert res.exit_code == 0 and "training" not in res.output
+    after = pd.read_csv(out / "results.csv")
+    assert len(after) == len(before) + 2 + 2 + 4
+    assert_allclose(after[after["noise"] == 0.5].query("model == 'noisy' and eval == 'test'")["mse"], 0.25, rtol=0.1)
+
+
+def test_killed_run_leaves_valid_results_and_resumes(tmp_path, monkeypatch):
+    import sigdenoise.grid as grid_mod
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    out = tmp_path / "run"
+    monkeypatch.setattr(grid_mod, "train_ensemble", killed)
+    res = CliRunner().invoke(app, ["grid", *SMALL, "--out", str(out)])
+    assert res.exit_code != 0
+    df = pd.read_csv(out / "results.csv")  # valid: the baselines finished before training began
+    assert set(df["model"]) == {"noisy", "svd"} and len(df) == 8
+    assert not list(out.glob("*.tmp"))
+    monkeypatch.undo()
+    res = CliRunner().invoke(app, ["grid", *SMALL, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert len(pd.read_csv(out / "results.csv")) == 16
+
+
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        (["--activation", "swish"], "--activation"),
+        (["--latent", "3"], "--latent"),
+        (["--noise", "-0.5"], "--noise"),
+        (["--epochs", "0"], "--epochs"),
+        (["--n-train", "abc"], "--n-train"),
+    ],
+)
+def test_bad_input_one_line_nonzero_nothing_written(tmp_path, args, option):
+    out = tmp_path / "run"
+    res = CliRunner().invoke(app, ["grid", *args, "--out", str(out)])
+    assert res.exit_code == 2
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and option in lines[0], res.output
+    assert not out.exists()
+
+
+def test_cuda_without_cuda_is_an_error(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    out = tmp_path / "run"
+    res = CliRunner().invoke(app, ["grid", "--device", "cuda", "--out", str(out)])
+    assert res.exit_code == 2 and "--device" in res.output and len(res.output.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_changed_training_settings_refuse_the_folder(run):
+    out, _ = run
+    res = CliRunner().invoke(app, ["grid", *SMALL[:-6], "--epochs", "3", "--n-train", "300", "--out", str(out)])
+    assert res.exit_code == 2 and "--out" in res.output and "epochs=2" in res.output
