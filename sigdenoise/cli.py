@@ -64,7 +64,7 @@ def grid(
     out: Annotated[Optional[Path], typer.Option(help="Run folder; default runs/<date-time>. An existing one is resumed.", show_default=False)] = None,
 ) -> None:
     """Train and compare the autoencoder grid (activation x latent x noise) with the SVD projector."""
-    from sigdenoise import figures, grid as grid_mod, tables
+    from sigdenoise import grid as grid_mod, tables
     from sigdenoise.device import resolve
     from sigdenoise.runfolder import RunFolder, default_out
 
@@ -84,39 +84,60 @@ def grid(
 
     t0 = time.perf_counter()
     with _progress() as bar:
-        task = None
-
-        def on_event(kind, *args, **kw):
-            nonlocal task
-            if kind == "stage":
-                err.print(f"[dim]{args[0]}[/dim]")
-            elif kind == "train_start":
-                task = bar.add_task(f"training {kw['members']} autoencoders", total=kw["epochs"], info="")
-            elif kind == "epoch":
-                losses = kw["losses"]
-                bar.update(task, advance=1, info=f"loss {losses.min():.4f}..{losses.max():.4f}")
-
-        results = grid_mod.run(settings, folder, dev, on_event)
-    import pandas as pd
-
-    footer = f"sigdenoise {folder.root} | commit {_commit_short()} | epochs {settings.epochs}, n_train {settings.n_train}, seeds {list(settings.seeds)}"
-    summary = tables.summary_markdown(results, header=f"Run `{folder.root}`; {footer}.")
-    from sigdenoise.runfolder import write_text
-
-    write_text(folder.root / "summary.md", summary)
-    figures.write_all(results, pd.read_csv(folder.probe_path), folder.figures, footer)
-    loss_path = folder.root / "training_loss.csv"
-    if loss_path.is_file():
-        figures.training_curves(pd.read_csv(loss_path), folder.figures / "training_loss.png", footer)
+        results = grid_mod.run(settings, folder, dev, _progress_events(bar))
+    grid_mod.write_outputs(results, folder, settings)
     stdout.print(tables.to_markdown(tables.grid_table(results, "test", "mse")))
     err.print(f"Wrote {folder.root} in {time.perf_counter() - t0:.1f} s on {dev}.")
 
 
-def _commit_short() -> str:
-    from sigdenoise.runfolder import git_commit
+@app.command(cls=OneLineErrors)
+def report(
+    quick: Annotated[bool, typer.Option("--quick", help="2 seeds, 4 epochs, small sets: about 2 minutes on 2 cores.")] = False,
+    out: Annotated[Path, typer.Option(help="Folder to write REPORT.md, figures/, results.csv and claims.csv into.")] = Path("reports"),
+    cache: Annotated[Optional[Path], typer.Option(help="Grid run folder (models) to train into or resume; default runs/report[-quick].", show_default=False)] = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Delete the cache first, so everything is rebuilt from nothing.")] = False,
+    epochs: Annotated[Optional[int], typer.Option(help="Override the training epochs.", show_default=False)] = None,
+    seed: Annotated[Optional[list[int]], typer.Option(help="Override the seeds (repeatable).", show_default=False)] = None,
+    device: Annotated[DeviceChoice, typer.Option(help="auto takes CUDA when present.")] = DeviceChoice.auto,
+) -> None:
+    """Regenerate the report: the study's figures, statistics over seeds, baselines, the Bayes ceiling and the claims table."""
+    from dataclasses import replace
 
-    c = git_commit()
-    return c[:10] + ("-dirty" if c and c.endswith("-dirty") else "") if c else "none"
+    from sigdenoise import report as report_mod
+    from sigdenoise.device import resolve
+
+    try:
+        settings = report_mod.ReportSettings.quick_settings() if quick else report_mod.ReportSettings()
+        if epochs is not None:
+            settings = replace(settings, epochs=epochs)
+        if seed:
+            settings = replace(settings, seeds=tuple(dict.fromkeys(seed)))
+        settings.grid(device.value)  # validates
+        dev = resolve(device.value)
+    except SettingsError as e:
+        raise fail(str(e)) from None
+    cache = cache or Path("runs") / ("report-quick" if quick else "report")
+    t0 = time.perf_counter()
+    with _progress() as bar:
+        report_mod.build(settings, out, cache, dev, _progress_events(bar), fresh=fresh)
+    err.print(f"Wrote {out}/REPORT.md in {time.perf_counter() - t0:.1f} s on {dev}.")
+
+
+def _progress_events(bar: Progress):
+    """An on_event callback drawing training progress on `bar`."""
+    task = None
+
+    def on_event(kind, *args, **kw):
+        nonlocal task
+        if kind == "stage":
+            err.print(f"[dim]{args[0]}[/dim]")
+        elif kind == "train_start":
+            task = bar.add_task(f"training {kw['members']} autoencoders", total=kw["epochs"], info="")
+        elif kind == "epoch":
+            losses = kw["losses"]
+            bar.update(task, advance=1, info=f"loss {losses.min():.4f}..{losses.max():.4f}")
+
+    return on_event
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -17,7 +17,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from sigdenoise.activations import ACTIVATIONS  # noqa: E402
-from sigdenoise.tables import grid_table  # noqa: E402
+from sigdenoise.tables import ROW_ORDER, grid_table  # noqa: E402
 
 PANEL_ORDER = [*ACTIVATIONS, "svd"]
 
@@ -55,7 +55,8 @@ def probe_figure(probe: pd.DataFrame, latent: int, noise: float, path: Path, foo
     nrow = max(1, int(np.ceil(len(panels) / ncol)))
     fig, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol, 2.4 * nrow), sharex=True, sharey=True, squeeze=False)
     t = np.sort(probe["t"].unique())
-    colors = sns.color_palette("tab10", len(PANEL_ORDER))
+    # tab10 without its grey (index 7), which the noisy copies use.
+    colors = [c for i, c in enumerate(sns.color_palette("tab10", 10)) if i != 7]
     for ax, (name, df) in zip(axes.flat, panels.items()):
         color = colors[PANEL_ORDER.index(name)]
         if mean:
@@ -141,3 +142,27 @@ def write_all(results: pd.DataFrame, probe: pd.DataFrame, figures: Path, footer:
     mse_heatmap(results, figures / "heatmap_test_mse.png", footer)
     written += [figures / "probe_noisy.png", figures / "heatmap_test_mse.png"]
     return written
+
+
+def ci_figure(summary: pd.DataFrame, path: Path, footer: str = "", metric: str = "test MSE") -> None:
+    """Mean and 95 % interval over seeds per denoiser, one panel per (latent, noise) cell.
+
+    summary: columns label, latent, noise, mean, ci (from stats.summarise)."""
+    sns.set_theme(style="whitegrid", context="paper")
+    cells = sorted(summary[["latent", "noise"]].drop_duplicates().itertuples(index=False, name=None))
+    fig, axes = plt.subplots(1, len(cells), figsize=(3.6 * len(cells), 0.4 + 0.28 * summary["label"].nunique()),
+                             sharey=True, squeeze=False)  # fmt: skip
+    present = set(summary["label"])
+    order = [r for r in ROW_ORDER if r in present] + sorted(present - set(ROW_ORDER))
+    for ax, (k, l) in zip(axes.flat, cells):
+        cell = summary[(summary["latent"] == k) & np.isclose(summary["noise"], l)].set_index("label").reindex(order)
+        y = np.arange(len(order))
+        ax.errorbar(cell["mean"], y, xerr=cell["ci"].fillna(0), fmt="o", ms=3, capsize=2, color="C0")
+        ax.set_xscale("log")
+        ax.set_title(f"latent {int(k)}, noise {l:g}", fontsize=9)
+        ax.set_xlabel(metric)
+    axes.flat[0].set_yticks(np.arange(len(order)), order)
+    axes.flat[0].invert_yaxis()
+    fig.suptitle(f"{metric}: mean and 95 % interval over seeds", fontsize=10)
+    fig.tight_layout()
+    _save(fig, path, footer)

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import replace
-
 import numpy as np
 import pandas as pd
 import torch
 
-from sigdenoise import bundle, evaluation
+from sigdenoise import bundle, evaluation, figures, tables
 from sigdenoise.ensemble import Ensemble, Member
 from sigdenoise.models import Autoencoder
-from sigdenoise.runfolder import RESULT_COLUMNS, RunFolder
+from sigdenoise.runfolder import RESULT_COLUMNS, RunFolder, git_commit, write_text
 from sigdenoise.settings import GridSettings, SettingsError
 from sigdenoise.svd import Identity, SVDProjector
 from sigdenoise.training import train_ensemble
@@ -129,6 +127,18 @@ def run(settings: GridSettings, folder: RunFolder, device: torch.device, on_even
     add(ae_rows)
     folder.write_probe(probe_table(probe_rows, sets[settings.seeds[0]][0], settings))
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+
+
+def write_outputs(results: pd.DataFrame, folder: RunFolder, settings: GridSettings) -> None:
+    """summary.md and figures/, drawn from the results and the probe and loss tables."""
+    commit = git_commit()
+    footer = (f"sigdenoise {folder.root} | commit {commit[:12] if commit else 'none'} | "
+              f"epochs {settings.epochs}, n_train {settings.n_train}, seeds {list(settings.seeds)}")  # fmt: skip
+    write_text(folder.root / "summary.md", tables.summary_markdown(results, header=f"Run `{folder.root}`: {footer}."))
+    figures.write_all(results, pd.read_csv(folder.probe_path), folder.figures, footer)
+    loss_path = folder.root / "training_loss.csv"
+    if loss_path.is_file():
+        figures.training_curves(pd.read_csv(loss_path), folder.figures / "training_loss.png", footer)
 
 
 def probe_table(entries: list[dict], probe: evaluation.EvalSet, settings: GridSettings) -> pd.DataFrame:

@@ -6,27 +6,36 @@ import pandas as pd
 
 from sigdenoise.activations import ACTIVATIONS
 
-ROW_ORDER = ["noisy", "svd", *ACTIVATIONS]
+ROW_ORDER = ["noisy", "svd", *ACTIVATIONS, "savgol", "wiener", "wavelet (universal)", "wavelet (bayes)", "bayes"]
 
 
 def label(df: pd.DataFrame) -> pd.Series:
-    """The row label of each result: the activation for autoencoders, else the model name."""
-    return df["activation"].where(df["model"] == "ae", df["model"]).fillna(df["model"])
+    """The row label of each result: the activation for autoencoders (with the variant when it is
+    not the study's plain training), else the model name (with the variant, e.g. a wavelet rule)."""
+    variant = df["variant"].fillna("") if "variant" in df else pd.Series("", index=df.index)
+    shown = (" (" + variant + ")").where(~variant.isin(["", "plain"]), "")
+    ae = df["activation"].fillna("") + shown
+    other = df["model"] + shown
+    return ae.where(df["model"] == "ae", other)
 
 
 def grid_table(results: pd.DataFrame, eval_set: str, metric: str) -> pd.DataFrame:
-    """Mean over seeds of `metric`: rows model (noisy, svd, activations), columns (latent, noise).
+    """Mean over seeds of `metric`: rows denoisers, columns (latent, noise).
 
-    The noisy row does not depend on the latent size, so it is repeated under each latent.
+    Denoisers without a latent size (noisy, the classical baselines, bayes) are repeated under
+    each latent so every column compares the same rows.
     """
     df = results[results["eval"] == eval_set].copy()
+    if "family" in df:
+        df = df[df["family"] == "all"]
     df["label"] = label(df)
     latents = sorted(int(k) for k in df["latent"].dropna().unique())
-    noisy = df[df["model"] == "noisy"]
-    df = pd.concat([df[df["model"] != "noisy"]] + [noisy.assign(latent=k) for k in latents])
+    free = df[df["latent"].isna()]
+    df = pd.concat([df[df["latent"].notna()]] + [free.assign(latent=k) for k in latents])
     df["latent"] = df["latent"].astype(int)
     table = df.pivot_table(index="label", columns=["latent", "noise"], values=metric, aggfunc="mean")
-    return table.reindex([r for r in ROW_ORDER if r in table.index])
+    order = [r for r in ROW_ORDER if r in table.index]
+    return table.reindex(order + sorted(set(table.index) - set(order)))
 
 
 def to_markdown(table: pd.DataFrame, fmt: str = "{:.4f}", higher_is_better: bool = False) -> str:
