@@ -41,6 +41,9 @@ def save(path: Path, model: Autoencoder, meta: dict) -> None:
         "latent": model.latent,
         "seed": model.seed,
         "n_samples": model.layers[0].in_features,
+        "width": model.width,
+        "vae": model.vae,
+        "output": model.output,
         **meta,
     }
     tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
@@ -69,7 +72,8 @@ def read_meta(path: Path) -> dict:
 def load(path: Path, device: torch.device | str = "cpu") -> tuple[Autoencoder, dict]:
     """Rebuild the model from weights only; a wrong or corrupt file raises BundleError."""
     meta = read_meta(path)
-    model = Autoencoder(meta["activation"], int(meta["latent"]), int(meta["seed"]), int(meta["n_samples"]))
+    model = Autoencoder(meta["activation"], int(meta["latent"]), int(meta["seed"]), int(meta["n_samples"]),
+                        width=meta.get("width"), vae=bool(meta.get("vae", False)), output=meta.get("output", "linear"))
     try:
         model.load_state_dict(load_file(str(path)))
     except (SafetensorError, RuntimeError, KeyError) as e:

@@ -17,6 +17,7 @@ from sigdenoise.clikit import OneLineErrors, err, fail, stdout
 
 from sigdenoise.activations import ACTIVATIONS, Activation
 from sigdenoise.settings import DEFAULT_EPOCHS, GridSettings, SettingsError
+from sigdenoise.variants import LOSSES, NOISE_KINDS, SPARSE_KINDS, VARIANTS
 
 class Group(TyperGroup):
     def list_commands(self, ctx):  # keep the order the commands are defined in
@@ -43,6 +44,13 @@ class DeviceChoice(str, Enum):
     cuda = "cuda"
 
 
+# Choices from the variants module's registries.
+Variant = Enum("Variant", {v: v for v in VARIANTS}, type=str)
+NoiseKind = Enum("NoiseKind", {k.replace("-", "_"): k for k in NOISE_KINDS}, type=str)
+SparseKind = Enum("SparseKind", {k: k for k in SPARSE_KINDS}, type=str)
+LossKind = Enum("LossKind", {k: k for k in LOSSES}, type=str)
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
@@ -62,6 +70,16 @@ def grid(
     sd: Annotated[float, typer.Option(help="Standard deviation of the frequency r.")] = 2.25,
     device: Annotated[DeviceChoice, typer.Option(help="auto takes CUDA when present.")] = DeviceChoice.auto,
     out: Annotated[Optional[Path], typer.Option(help="Run folder; default runs/<date-time>. An existing one is resumed.", show_default=False)] = None,
+    variant: Annotated[Optional[list[Variant]], typer.Option(help="Autoencoder variant (repeatable); default: plain, the study's.", show_default=False, rich_help_panel="Variants")] = None,
+    train_noise_kind: Annotated[NoiseKind, typer.Option(help="Corruption of the denoising variant (gaussian: at each --noise level).", rich_help_panel="Variants")] = NoiseKind.gaussian,
+    train_noise_rate: Annotated[float, typer.Option(help="nu of masking / salt-pepper corruption.", rich_help_panel="Variants")] = 0.25,
+    sparse_kind: Annotated[SparseKind, typer.Option(help="Sparsity penalty: KL to rho, or L1 of the code.", rich_help_panel="Variants")] = SparseKind.kl,
+    sparse_weight: Annotated[float, typer.Option(help="Weight of the sparsity penalty.", rich_help_panel="Variants")] = 1e-3,
+    rho: Annotated[float, typer.Option(help="Target activation rate of the KL sparsity penalty.", rich_help_panel="Variants")] = 0.05,
+    contractive_weight: Annotated[float, typer.Option(help="Weight of the encoder-Jacobian penalty.", rich_help_panel="Variants")] = 1e-3,
+    beta: Annotated[float, typer.Option(help="Weight of the VAE's KL term.", rich_help_panel="Variants")] = 1e-3,
+    loss: Annotated[LossKind, typer.Option(help="mse, or bce (sigmoid output, signals scaled to [0, 1]).", rich_help_panel="Variants")] = LossKind.mse,
+    width: Annotated[Optional[int], typer.Option(help="Wider body (n, W, W/2, W/4, latent) for the denoising variant, fresh signals each epoch.", show_default=False, rich_help_panel="Variants")] = None,
 ) -> None:
     """Train and compare the autoencoder grid (activation x latent x noise) with the SVD projector."""
     from sigdenoise import grid as grid_mod, tables
@@ -75,6 +93,10 @@ def grid(
             noises=tuple(noise) if noise else (0.1, 1.0),
             seeds=tuple(seed) if seed else (0,),
             epochs=epochs, n_train=n_train, n_test=n_test, sd=sd, device=device.value,
+            variants=tuple(v.value for v in variant) if variant else ("plain",),
+            train_noise_kind=train_noise_kind.value, train_noise_rate=train_noise_rate, sparse_kind=sparse_kind.value,
+            sparse_weight=sparse_weight, rho=rho, contractive_weight=contractive_weight, beta=beta, loss=loss.value,
+            width=width,
         )  # fmt: skip
         dev = resolve(settings.device)
         folder = RunFolder(out or default_out())

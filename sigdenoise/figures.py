@@ -35,6 +35,8 @@ def _save(fig: plt.Figure, path: Path, footer: str) -> None:
 def _panels(probe: pd.DataFrame, latent: int, noise: float) -> dict[str, pd.DataFrame]:
     """Probe curves of one (latent, noise) cell by panel name (activations, then svd)."""
     cell = probe[np.isclose(probe["noise"], noise)]
+    if "variant" in cell:  # the study's panels show its plain training only
+        cell = cell[cell["variant"].fillna("").isin(["", "plain"])]
     out = {}
     for name in PANEL_ORDER:
         sel = cell[(cell["model"] == "svd") if name == "svd" else (cell["activation"] == name)]

@@ -12,24 +12,27 @@ import numpy as np
 import pandas as pd
 import torch
 
-from sigdenoise import bundle, evaluation, figures, tables
+from sigdenoise import bundle, evaluation, figures, signals, tables
 from sigdenoise.ensemble import Ensemble, Member
 from sigdenoise.models import Autoencoder
 from sigdenoise.runfolder import RESULT_COLUMNS, RunFolder, git_commit, write_text
 from sigdenoise.settings import GridSettings, SettingsError
 from sigdenoise.svd import Identity, SVDProjector
-from sigdenoise.training import train_ensemble
+from sigdenoise.training import TrainLog, train_ensemble
+from sigdenoise.variant_training import VariantMember, train_variants
 
 Event = Callable[..., None]
-KEY = ["model", "activation", "latent", "noise", "seed", "eval"]
+KEY = ["model", "variant", "activation", "latent", "train_noise", "noise", "seed", "eval"]
 # Settings that must match for a folder's earlier rows to be reused; the grid axes may grow.
-FIXED = ("epochs", "n_train", "n_test", "sd", "batch_size", "lr", "probe_copies")
+FIXED = ("epochs", "n_train", "n_test", "sd", "batch_size", "lr", "probe_copies", "train_noise_kind",
+         "train_noise_rate", "sparse_kind", "sparse_weight", "rho", "contractive_weight", "beta", "loss", "width")
 
 
 def _key(row: dict) -> tuple:
-    latent = row["latent"]
-    return (row["model"], row["activation"] or "", -1 if pd.isna(latent) else int(latent),
-            round(float(row["noise"]), 9), int(row["seed"]), row["eval"])  # fmt: skip
+    latent, tn = row["latent"], row.get("train_noise")
+    return (row["model"], row.get("variant") or "", row["activation"] or "", -1 if pd.isna(latent) else int(latent),
+            0.0 if tn is None or pd.isna(tn) else round(float(tn), 9), round(float(row["noise"]), 9),
+            int(row["seed"]), row["eval"])  # fmt: skip
 
 
 def check_resumable(folder: RunFolder, settings: GridSettings) -> None:
@@ -45,8 +48,70 @@ def check_resumable(folder: RunFolder, settings: GridSettings) -> None:
             )
 
 
-def _member_meta(log_losses: np.ndarray, i: int, seconds: float, size: int, settings: GridSettings, rng_meta: dict) -> dict:
+def grid_members(settings: GridSettings) -> list[VariantMember]:
+    """Every autoencoder the settings ask for. A gaussian denoising AE is trained once per grid
+    noise level; masking and salt-and-pepper ones once, at the rate nu. The wider body (--width)
+    applies to the denoising variant; the loss to every member."""
+    out = []
+    for v in settings.variants:
+        if v == "denoising":
+            gauss = settings.train_noise_kind == "gaussian"
+            levels = settings.noises if gauss else (settings.train_noise_rate,)
+            width = settings.width
+        else:
+            levels, width = (0.0,), None
+        for k in settings.latents:
+            for a in settings.activations:
+                for s in settings.seeds:
+                    out += [VariantMember(k, a, s, v, float(l), width, settings.loss) for l in levels]
+    return sorted(out)
+
+
+def train_members(members: list[VariantMember], train_sets: dict[int, np.ndarray], settings: GridSettings,
+          device: torch.device, on_epoch) -> tuple[dict[VariantMember, Autoencoder], TrainLog]:  # fmt: skip
+    """Train the study's plain members with the fused stacked trainer and the variants with the
+    torch.func one, one after the other; returns the models and one log over both (epochs, M)."""
+    fused = [m for m in members if m.fused]
+    other = [m for m in members if not m.fused]
+    out: dict[VariantMember, Autoencoder] = {}
+    logs = []
+
+    def tensors(seeds):
+        return {s: torch.as_tensor(train_sets[s], dtype=torch.float32, device=device) for s in seeds}
+
+    if fused:
+        ensemble = Ensemble.build([Member(m.latent, m.activation, m.seed) for m in fused]).to(device)
+        log = train_ensemble(ensemble, tensors({m.seed for m in fused}), settings.epochs, settings.batch_size,
+                             settings.lr, on_epoch=on_epoch if not other else None)  # fmt: skip
+        by_key = {(m.latent, m.activation, m.seed): model for m, model in zip(ensemble.members, ensemble.to_models())}
+        order = [by_key[(m.latent, m.activation, m.seed)] for m in fused]
+        # Columns of the log follow ensemble.members; reorder them to `fused`.
+        cols = [ensemble.members.index(Member(m.latent, m.activation, m.seed)) for m in fused]
+        logs.append(TrainLog(log.losses[:, cols], log.seconds))
+        out.update(zip(fused, order))
+    if other:
+        fresh = None
+        if settings.width is not None:  # the wide denoiser sees freshly drawn signals each epoch
+            def fresh(seed, epoch):
+                x = signals.generate(settings.n_train, evaluation.rng(seed, 100 + epoch), settings.sd)[0]
+                return torch.as_tensor(x, dtype=torch.float32, device=device)
+        models, log = train_variants(other, tensors({m.seed for m in other}), settings.epochs,
+                                     settings.variant_settings(), settings.batch_size, settings.lr, fresh,
+                                     on_epoch, generator_seed=min(settings.seeds))  # fmt: skip
+        logs.append(log)
+        out.update(zip(other, models))
+    return out, TrainLog(np.concatenate([l.losses for l in logs], axis=1), sum(l.seconds for l in logs))
+
+
+def _member_meta(log_losses: np.ndarray, i: int, seconds: float, size: int, settings: GridSettings, rng_meta: dict,
+                 member: VariantMember) -> dict:  # fmt: skip
     return {
+        "variant": member.variant,
+        "train_noise": member.train_noise,
+        "train_noise_kind": settings.train_noise_kind if member.variant == "denoising" else "",
+        "width": member.width,
+        "loss": member.loss,
+        "variant_settings": settings.variant_settings().__dict__,
         "epochs": settings.epochs,
         "n_train": settings.n_train,
         "sd": settings.sd,
@@ -55,7 +120,6 @@ def _member_meta(log_losses: np.ndarray, i: int, seconds: float, size: int, sett
         "final_train_loss": float(log_losses[-1, i]),
         "train_seconds": seconds,
         "ensemble_size": size,
-        "train_noise": 0.0,
         "scale": rng_meta,
     }
 
@@ -79,9 +143,9 @@ def run(settings: GridSettings, folder: RunFolder, device: torch.device, on_even
     sets = {s: evaluation.eval_sets(s, settings.n_test, settings.sd, settings.probe_copies) for s in settings.seeds}
     probe_rows: list[dict] = []
 
-    def record(denoiser, base: dict, seed: int) -> list[dict]:
+    def record(denoiser, base: dict, seed: int, levels=None) -> list[dict]:
         out = []
-        for level in settings.noises:
+        for level in levels or settings.noises:
             metric_rows, recon = evaluation.evaluate(denoiser, sets[seed], level)
             out += [{**base, "noise": level, "seed": seed, **m} for m in metric_rows]
             if seed == settings.seeds[0]:
@@ -92,29 +156,27 @@ def run(settings: GridSettings, folder: RunFolder, device: torch.device, on_even
     emit("stage", "baselines: noisy and svd")
     base_rows = []
     for s in settings.seeds:
-        base_rows += record(Identity(), {"model": "noisy", "activation": "", "latent": np.nan}, s)
+        base_rows += record(Identity(), {"model": "noisy", "variant": "", "activation": "", "latent": np.nan}, s)
         for k in settings.latents:
-            base_rows += record(SVDProjector(k).fit(train[s]), {"model": "svd", "activation": "", "latent": k}, s)
+            base_rows += record(SVDProjector(k).fit(train[s]), {"model": "svd", "variant": "", "activation": "", "latent": k}, s)
     add(base_rows)
 
     # Autoencoders: load the saved ones, train the rest together.
-    members = sorted(Member(k, a, s) for k in settings.latents for a in settings.activations for s in settings.seeds)
-    models: dict[Member, tuple[Autoencoder, dict]] = {}
+    members = grid_members(settings)
+    models: dict[VariantMember, tuple[Autoencoder, dict]] = {}
     for m in members:
         path = folder.model_path(m.name)
         if path.is_file():
             models[m] = bundle.load(path, device)
     todo = [m for m in members if m not in models]
     if todo:
-        ensemble = Ensemble.build(todo).to(device)
-        data = {s: torch.as_tensor(train[s], dtype=torch.float32, device=device) for s in {m.seed for m in todo}}
         emit("train_start", epochs=settings.epochs, members=len(todo))
-        log = train_ensemble(ensemble, data, settings.epochs, settings.batch_size, settings.lr,
-                             on_epoch=lambda e, l: emit("epoch", epoch=e, losses=l))  # fmt: skip
+        trained, log = train_members(todo, train, settings, device, lambda e, l: emit("epoch", epoch=e, losses=l))
         emit("train_end", seconds=log.seconds)
-        folder.write_text_table("training_loss.csv", pd.DataFrame(log.losses, columns=[m.name for m in ensemble.members]))
-        for i, (m, model) in enumerate(zip(ensemble.members, ensemble.to_models())):
-            meta = _member_meta(log.losses, i, log.seconds, len(todo), settings, bundle.training_range(train[m.seed]))
+        names = [m.name for m in trained]
+        folder.write_text_table("training_loss.csv", pd.DataFrame(log.losses, columns=names))
+        for i, (m, model) in enumerate(trained.items()):
+            meta = _member_meta(log.losses, i, log.seconds, len(todo), settings, bundle.training_range(train[m.seed]), m)
             bundle.save(folder.model_path(m.name), model, meta)
             models[m] = (model.eval(), meta)
 
@@ -123,7 +185,11 @@ def run(settings: GridSettings, folder: RunFolder, device: torch.device, on_even
     for m in members:
         model, meta = models[m]
         extra = {k: meta[k] for k in ("epochs", "n_train", "final_train_loss", "train_seconds", "ensemble_size")}
-        ae_rows += record(model, {"model": "ae", "activation": m.activation, "latent": m.latent, **extra}, m.seed)
+        base = {"model": "ae", "activation": m.activation, "latent": m.latent, "variant": m.variant,
+                "train_noise": m.train_noise, **extra}  # fmt: skip
+        # A gaussian denoising AE is trained for one noise level and evaluated at that level.
+        levels = [m.train_noise] if m.variant == "denoising" and settings.train_noise_kind == "gaussian" else None
+        ae_rows += record(model, base, m.seed, levels)
     add(ae_rows)
     folder.write_probe(probe_table(probe_rows, sets[settings.seeds[0]][0], settings))
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
@@ -153,7 +219,8 @@ def probe_table(entries: list[dict], probe: evaluation.EvalSet, settings: GridSe
         recon = e["recon"]  # (copies, 100)
         copies, n = recon.shape
         frames.append(pd.DataFrame({
-            "model": e["model"], "activation": e["activation"], "latent": e["latent"], "noise": e["noise"],
+            "model": e["model"], "variant": e.get("variant", ""), "activation": e["activation"],
+            "latent": e["latent"], "noise": e["noise"],
             "copy": np.repeat(np.arange(copies), n), "t": np.tile(t, copies), "value": recon.ravel(),
         }))  # fmt: skip
     return pd.concat(frames, ignore_index=True)

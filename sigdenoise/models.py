@@ -18,11 +18,17 @@ ENCODER_5 = (100, 50, 25, 10, 5)
 LATENTS = (1, 5)
 
 
-def layer_sizes(latent: int, n_samples: int = 100) -> tuple[int, ...]:
-    """Widths from input to output, e.g. latent 5: (100, 50, 25, 10, 5, 10, 25, 50, 100)."""
+def layer_sizes(latent: int, n_samples: int = 100, width: int | None = None) -> tuple[int, ...]:
+    """Widths from input to output, e.g. latent 5: (100, 50, 25, 10, 5, 10, 25, 50, 100).
+
+    width W replaces the study's body by a wider one, (n, W, W/2, W/4, latent) and its mirror
+    (issue 6's denoiser near the ceiling)."""
     if latent not in LATENTS:
         raise ValueError(f"latent must be one of {LATENTS}, got {latent}")
-    enc = (n_samples,) + ENCODER_5[1:] + ((1,) if latent == 1 else ())
+    if width is None:
+        enc = (n_samples,) + ENCODER_5[1:] + ((1,) if latent == 1 else ())
+    else:
+        enc = (n_samples, width, width // 2, width // 4, latent)
     return enc + enc[-2::-1]
 
 
@@ -36,13 +42,22 @@ def member_generator(activation: str, latent: int, seed: int) -> torch.Generator
 class Autoencoder(nn.Module):
     """A lone autoencoder. `denoise` maps (n, 100) numpy arrays to (n, 100) numpy arrays."""
 
-    def __init__(self, activation: str, latent: int, seed: int = 0, n_samples: int = 100):
+    def __init__(self, activation: str, latent: int, seed: int = 0, n_samples: int = 100,
+                 width: int | None = None, vae: bool = False, output: str = "linear"):  # fmt: skip
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}")
+        if output not in ("linear", "sigmoid"):
+            raise ValueError(f"output must be linear or sigmoid, got {output!r}")
         self.activation, self.latent, self.seed = activation, latent, seed
-        sizes = layer_sizes(latent, n_samples)
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.width, self.vae, self.output = width, vae, output
+        self.sizes = layer_sizes(latent, n_samples, width)
+        self.n_encoder = (len(self.sizes) - 1) // 2  # layers up to and including the code layer
+        shapes = list(zip(self.sizes[:-1], self.sizes[1:]))
+        if vae:  # the code layer emits mean and log-variance, (..., 2 * latent)
+            a, b = shapes[self.n_encoder - 1]
+            shapes[self.n_encoder - 1] = (a, 2 * b)
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in shapes)
         # One learned slope per activation layer (nn.PReLU() per layer), only for prelu.
         n_act = len(self.layers) - 1
         self.slopes = nn.Parameter(torch.full((n_act,), PRELU_INIT)) if activation in LEARNED else None
@@ -58,13 +73,29 @@ class Autoencoder(nn.Module):
             layer.weight.copy_(torch.rand(layer.weight.shape, generator=g) * 2 * bound - bound)
             layer.bias.copy_(torch.rand(layer.bias.shape, generator=g) * 2 * bound - bound)
 
+    def _act(self, i: int, h: torch.Tensor) -> torch.Tensor:
+        return apply(self.activation, h, None if self.slopes is None else self.slopes[i])
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x (..., 100) -> reconstruction (..., 100)."""
+        """x (..., 100) -> reconstruction (..., 100), in the signals' own scale.
+
+        A VAE decodes the mean of its code; a sigmoid-output model (trained with cross-entropy)
+        works on signals mapped into [0, 1] and maps its output back."""
+        if self.output == "sigmoid":
+            from sigdenoise.variants import from_unit, to_unit
+
+            return from_unit(torch.sigmoid(self.logits(to_unit(x))))
+        return self.logits(x)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The network's raw output (the reconstruction itself for a linear output)."""
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
             x = layer(x)
-            if i < last:
-                x = apply(self.activation, x, None if self.slopes is None else self.slopes[i])
+            if self.vae and i == self.n_encoder - 1:
+                x = x[..., : self.latent]  # the mean of the code; no activation on it
+            elif i < last:
+                x = self._act(i, x)
         return x
 
     @torch.no_grad()

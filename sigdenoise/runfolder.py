@@ -15,7 +15,7 @@ import pandas as pd
 import sigdenoise
 
 RESULT_COLUMNS = [
-    "model", "activation", "latent", "noise", "seed", "eval",
+    "model", "variant", "activation", "latent", "train_noise", "noise", "seed", "eval",
     "mse", "mean_mse", "snr_in_db", "snr_out_db", "snr_gain_db",
     "epochs", "n_train", "final_train_loss", "train_seconds", "ensemble_size",
 ]  # fmt: skip
@@ -72,7 +72,7 @@ class RunFolder:
         if not self.results_path.is_file():
             return pd.DataFrame(columns=RESULT_COLUMNS)
         # Empty cells are NaN in numeric columns but stay "" in the text ones (noisy/svd activation).
-        text = ("model", "activation", "eval")
+        text = ("model", "variant", "activation", "eval")
         na = {c: [""] for c in RESULT_COLUMNS if c not in text}
         return pd.read_csv(self.results_path, keep_default_na=False, na_values=na, dtype={c: str for c in text})
 

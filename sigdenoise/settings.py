@@ -7,10 +7,11 @@ one-line message naming the CLI option at fault.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, fields
 
 from sigdenoise.activations import ACTIVATIONS
 from sigdenoise.models import LATENTS
+from sigdenoise.variants import VARIANTS, VariantSettings
 
 # Measured in experiments/plateau.py (README, "Default epochs"): past this, the test MSE of every
 # member changes by under 2 % while the run time keeps growing linearly.
@@ -48,7 +49,21 @@ class GridSettings:
     device: str = "auto"
     """auto (CUDA when present), cpu or cuda."""
     probe_copies: int = 10
-    extra: dict = field(default_factory=dict, compare=False)
+    variants: tuple[str, ...] = ("plain",)
+    """Autoencoder variants (issue 6): plain, denoising, sparse, contractive, vae."""
+    train_noise_kind: str = "gaussian"
+    """Corruption of the denoising variant: gaussian (at each grid noise level), masking, salt-pepper."""
+    train_noise_rate: float = 0.25
+    """nu of masking and salt-pepper corruption."""
+    sparse_kind: str = "kl"
+    sparse_weight: float = 1e-3
+    rho: float = 0.05
+    contractive_weight: float = 1e-3
+    beta: float = 1e-3
+    loss: str = "mse"
+    """mse, or bce: cross-entropy with a sigmoid output on signals scaled to [0, 1]."""
+    width: int | None = None
+    """A wider body (n, W, W/2, W/4, latent) for the denoising variant, trained on fresh signals each epoch."""
 
     def __post_init__(self) -> None:
         def check(ok: bool, option: str, message: str) -> None:
@@ -68,11 +83,18 @@ class GridSettings:
         check(self.device in ("auto", "cpu", "cuda"), "--device", f"must be auto, cpu or cuda, got {self.device!r}")
         for s in self.seeds:
             check(s >= 0, "--seed", f"must be >= 0, got {s}")
-        for name in ("activations", "latents", "noises", "seeds"):
+        for v in self.variants:
+            check(v in VARIANTS, "--variant", f"unknown variant {v!r}; choose from {', '.join(VARIANTS)}")
+        check(self.width is None or self.width >= 8, "--width", f"must be at least 8, got {self.width}")
+        self.variant_settings()  # validates the variant options
+        for name in ("activations", "latents", "noises", "seeds", "variants"):
             values = getattr(self, name)
-            check(len(values) > 0, f"--{name[:-1]}", "needs at least one value")
+            check(len(values) > 0, f"--{name[:-1]}", "needs at least one value")  # --activation, --latent, ...
             # Repeated options collapse to their distinct values, in the order first given.
             object.__setattr__(self, name, tuple(dict.fromkeys(values)))
+
+    def variant_settings(self) -> VariantSettings:
+        return VariantSettings(**{f.name: getattr(self, f.name) for f in fields(VariantSettings)})
 
     def to_dict(self) -> dict:
         return asdict(self)

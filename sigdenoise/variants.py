@@ -1,0 +1,95 @@
+"""The autoencoder variants of the source material (issue 6), as settings and per-member losses.
+
+plain        the study's training: x -> x on clean signals
+denoising    corrupted input, clean target: gaussian (at a noise level), masking or salt-and-pepper
+sparse       + weight * (KL(rho || rho_hat) summed over code units, or the L1 norm of the code)
+contractive  + weight * ||d code / d x||_F^2
+vae          Gaussian encoder, reparameterised code, + beta * KL(q(z|x) || N(0, I)); denoising
+             uses the mean of the code
+The loss may be MSE, or binary cross-entropy on signals scaled to [0, 1] with a sigmoid output.
+All functions work on stacked tensors (M, B, ...) and return one value per member.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+VARIANTS = ("plain", "denoising", "sparse", "contractive", "vae")
+NOISE_KINDS = ("gaussian", "masking", "salt-pepper")
+SPARSE_KINDS = ("kl", "l1")
+LOSSES = ("mse", "bce")
+# Signals are mapped into [0, 1] for the cross-entropy loss by a fixed affine map: the families
+# stay within +-sqrt(2), so [-1.5, 1.5] holds every clean signal.
+BCE_RANGE = (-1.5, 1.5)
+
+
+@dataclass(frozen=True)
+class VariantSettings:
+    """Run-wide settings of the variants (CLI options of `grid` and `train`)."""
+
+    train_noise_kind: str = "gaussian"
+    """Corruption of the denoising variant; gaussian uses the grid's noise level."""
+    train_noise_rate: float = 0.25
+    """nu: probability that masking zeroes a sample / salt-and-pepper replaces it."""
+    sparse_kind: str = "kl"
+    sparse_weight: float = 1e-3
+    rho: float = 0.05
+    contractive_weight: float = 1e-3
+    beta: float = 1e-3
+    """beta of the VAE's KL term (1 is the ELBO with unit-variance Gaussian likelihood x 2)."""
+    loss: str = "mse"
+
+    def __post_init__(self) -> None:
+        from sigdenoise.settings import SettingsError
+
+        checks = [
+            (self.train_noise_kind in NOISE_KINDS, "--train-noise-kind", f"must be one of {', '.join(NOISE_KINDS)}"),
+            (0 <= self.train_noise_rate < 1, "--train-noise-rate", "must be in [0, 1)"),
+            (self.sparse_kind in SPARSE_KINDS, "--sparse-kind", f"must be one of {', '.join(SPARSE_KINDS)}"),
+            (self.sparse_weight >= 0, "--sparse-weight", "must be >= 0"),
+            (0 < self.rho < 1, "--rho", "must be in (0, 1)"),
+            (self.contractive_weight >= 0, "--contractive-weight", "must be >= 0"),
+            (self.beta >= 0, "--beta", "must be >= 0"),
+            (self.loss in LOSSES, "--loss", f"must be one of {', '.join(LOSSES)}"),
+        ]
+        for ok, option, message in checks:
+            if not ok:
+                raise SettingsError(option, message)
+
+
+def to_unit(x: torch.Tensor) -> torch.Tensor:
+    lo, hi = BCE_RANGE
+    return (x - lo) / (hi - lo)
+
+
+def from_unit(u: torch.Tensor) -> torch.Tensor:
+    lo, hi = BCE_RANGE
+    return u * (hi - lo) + lo
+
+
+def corrupt(x: torch.Tensor, kind: str, level: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Corrupt each member's copy of a batch. x (M, B, d); level (M, 1, 1): the gaussian noise level
+    or the masking / salt-and-pepper rate nu of each member (0 leaves a member's input clean)."""
+    if kind == "gaussian":
+        return x + level * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+    u = torch.rand(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+    if kind == "masking":
+        return torch.where(u < level, torch.zeros_like(x), x)
+    if kind == "salt-pepper":
+        lo = x.amin(-1, keepdim=True).expand_as(x)
+        hi = x.amax(-1, keepdim=True).expand_as(x)
+        out = torch.where(u < level / 2, lo, x)
+        return torch.where((u >= level / 2) & (u < level), hi, out)
+    raise ValueError(f"unknown corruption {kind!r}")
+
+
+def reconstruction_loss(out: torch.Tensor, target: torch.Tensor, loss: str) -> torch.Tensor:
+    """Per-member loss, (M,). For bce `out` holds logits and `target` signals in the original
+    scale; both are compared in [0, 1]."""
+    if loss == "bce":
+        t = to_unit(target).clamp(0, 1)
+        return F.binary_cross_entropy_with_logits(out, t, reduction="none").mean((-1, -2))
+    return (out - target).pow(2).mean((-1, -2))

@@ -1,0 +1,97 @@
+"""The autoencoder variants: corruptions, the cross-entropy scaling, stacked training equal to lone
+training, and the denoising AE beating the plain one at high noise."""
+
+import numpy as np
+import pytest
+import torch
+from numpy.testing import assert_allclose
+
+from sigdenoise import evaluation
+from sigdenoise.models import Autoencoder
+from sigdenoise.settings import GridSettings, SettingsError
+from sigdenoise.training import train_single
+from sigdenoise.variant_training import VariantMember, train_variants
+from sigdenoise.variants import VariantSettings, corrupt, from_unit, reconstruction_loss, to_unit
+
+
+def test_masking_rate_and_values():
+    x = torch.ones(3, 200, 100)
+    level = torch.tensor([0.0, 0.25, 0.5]).view(-1, 1, 1)
+    y = corrupt(x, "masking", level, torch.Generator().manual_seed(0))
+    zero_rate = (y == 0).float().mean((1, 2))
+    assert_allclose(zero_rate.numpy(), [0.0, 0.25, 0.5], atol=0.01)
+    assert set(torch.unique(y).tolist()) <= {0.0, 1.0}
+
+
+def test_salt_pepper_rate_and_values():
+    x = torch.sin(torch.linspace(0, 9.9, 100)).expand(1, 400, 100).clone() * torch.linspace(0.5, 2, 400).view(1, -1, 1)
+    y = corrupt(x, "salt-pepper", torch.tensor(0.2).view(1, 1, 1), torch.Generator().manual_seed(1))
+    changed = y != x
+    lo, hi = x.amin(-1, keepdim=True), x.amax(-1, keepdim=True)
+    assert abs(changed.float().mean().item() - 0.2) < 0.01
+    assert bool(((y == lo) | (y == hi) | ~changed).all())
+    assert abs(((y == lo) & changed).float().mean().item() - 0.1) < 0.01
+
+
+def test_gaussian_corruption_level_per_member():
+    x = torch.zeros(2, 500, 100)
+    y = corrupt(x, "gaussian", torch.tensor([0.1, 1.0]).view(-1, 1, 1), torch.Generator().manual_seed(2))
+    assert_allclose(y.std((1, 2)).numpy(), [0.1, 1.0], rtol=0.02)
+
+
+def test_bce_scaling_round_trip_and_loss_by_hand():
+    x = torch.tensor([-1.5, 0.0, 1.5])
+    assert_allclose(to_unit(x).numpy(), [0.0, 0.5, 1.0])
+    assert_allclose(from_unit(to_unit(x)).numpy(), x.numpy())
+    # Logit 0 against target 0.5: BCE = log 2.
+    got = reconstruction_loss(torch.zeros(1, 1, 1), torch.zeros(1, 1, 1), "bce")
+    assert_allclose(got.numpy(), [np.log(2)], rtol=1e-6)
+    model = Autoencoder("tanh", 5, output="sigmoid")
+    out = model(torch.randn(4, 100) * 3)
+    assert float(out.min()) >= -1.5 and float(out.max()) <= 1.5  # the sigmoid's range, mapped back
+
+
+def test_plain_members_train_exactly_as_alone():
+    torch.set_default_dtype(torch.float64)
+    try:
+        x = torch.tensor(evaluation.training_set(0, 200, 2.25))
+        members = [VariantMember(5, "prelu", 0), VariantMember(1, "gelu", 0), VariantMember(5, "tanh", 0, "sparse")]
+        _, log = train_variants(members, {0: x}, 2, VariantSettings(), batch_size=64)
+        for i, m in enumerate(members[:2]):
+            lone = train_single(Autoencoder(m.activation, m.latent, m.seed), x, 2, batch_size=64)
+            assert_allclose(log.losses[:, i], lone.losses[:, 0], rtol=1e-12)
+        # The sparse member's penalty changes its training: its loss curve differs from plain tanh.
+        plain = train_single(Autoencoder("tanh", 5, 0), x, 2, batch_size=64).losses[:, 0]
+        assert abs(log.losses[-1, 2] - plain[-1]) > 1e-9
+    finally:
+        torch.set_default_dtype(torch.float32)
+
+
+def test_each_variant_trains_and_reconstructs():
+    x = torch.tensor(evaluation.training_set(1, 256, 2.25), dtype=torch.float32)
+    vs = VariantSettings(train_noise_kind="masking")
+    members = [VariantMember(5, "tanh", 1, v, 0.25 if v == "denoising" else 0.0) for v in
+               ("denoising", "sparse", "contractive", "vae")] + [VariantMember(5, "tanh", 1, "plain", 0.0, None, "bce")]  # fmt: skip
+    models, log = train_variants(members, {1: x}, 3, vs, batch_size=64)
+    assert log.losses.shape == (3, 5) and np.all(np.isfinite(log.losses))
+    assert np.all(log.losses[-1, :4] < log.losses[0, :4])  # every reconstruction loss falls
+    for m in models:
+        assert m.denoise(x[:3].numpy()).shape == (3, 100)
+
+
+def test_denoising_ae_beats_plain_at_high_noise():
+    x = torch.tensor(evaluation.training_set(0, 1_000, 2.25), dtype=torch.float32)
+    members = [VariantMember(5, "tanh", 0), VariantMember(5, "tanh", 0, "denoising", 1.0)]
+    models, _ = train_variants(members, {0: x}, 20, VariantSettings(), batch_size=64, lr=3e-3)
+    sets = evaluation.eval_sets(0, 300, 2.25)
+    test = {m.variant: evaluation.evaluate(model, sets, 1.0)[0][1]["mse"] for m, model in zip(members, models)}
+    assert test["denoising"] < 0.95 * test["plain"], test
+
+
+def test_variant_options_are_validated():
+    with pytest.raises(SettingsError, match="--variant"):
+        GridSettings(variants=("dropout",))
+    with pytest.raises(SettingsError, match="--rho"):
+        GridSettings(rho=1.5)
+    with pytest.raises(SettingsError, match="--train-noise-kind"):
+        GridSettings(train_noise_kind="poisson")
