@@ -64,7 +64,7 @@ def grid(
     latent: Annotated[Optional[list[int]], typer.Option(help="Latent size, 1 or 5 (repeatable); default: both.", show_default=False)] = None,
     noise: Annotated[Optional[list[float]], typer.Option(help="Noise level l in x + l*p (repeatable); default: 0.1 and 1.0.", show_default=False)] = None,
     epochs: Annotated[int, typer.Option(help="Training epochs (default: where training loss plateaus; see README).")] = DEFAULT_EPOCHS,
-    seed: Annotated[Optional[list[int]], typer.Option(help="Seed (repeatable): each is a replicate.  [default: 0]", show_default=False)] = None,
+    seed: Annotated[Optional[list[int]], typer.Option(help="Seed (repeatable): each is a replicate.  \\[default: 0]", show_default=False)] = None,
     n_train: Annotated[int, typer.Option(help="Clean training signals per seed.")] = 20_000,
     n_test: Annotated[int, typer.Option(help="Held-out test signals per seed.")] = 2_000,
     sd: Annotated[float, typer.Option(help="Standard deviation of the frequency r.")] = 2.25,
@@ -160,6 +160,11 @@ def _progress_events(bar: Progress):
             bar.update(task, advance=1, info=f"loss {losses.min():.4f}..{losses.max():.4f}")
 
     return on_event
+
+
+from sigdenoise.cli_denoise import register  # noqa: E402  (its commands import clikit, not this module)
+
+register(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point

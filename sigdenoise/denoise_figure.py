@@ -1,0 +1,32 @@
+"""The figure of `denoise --plot`: noisy input against denoised output for a few signals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def noisy_vs_denoised(signals: list[tuple[str, np.ndarray, np.ndarray]], path: Path, title: str) -> None:
+    """One panel per (label, noisy (L,), denoised (L,)); written atomically as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(signals), 1, figsize=(9, 1.9 * len(signals) + 0.6), squeeze=False)
+    for ax, (label, noisy, clean) in zip(axes[:, 0], signals):
+        t = np.arange(len(noisy))
+        ax.plot(t, noisy, color="0.65", lw=0.8, label="noisy")
+        ax.plot(t, clean, color="C0", lw=1.3, label="denoised")
+        ax.set_ylabel(label, fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes[0, 0].legend(fontsize=7, loc="upper right", ncol=2)
+    axes[-1, 0].set_xlabel("sample")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    tmp.replace(path)

@@ -1,0 +1,173 @@
+"""The `denoise` pipeline: pick a denoiser, optionally fit it on the input's own windows, and run it
+over a stream of chunks (each signal windowed, scaled, denoised and stitched by windows.py).
+
+Denoisers (all map windows (m, W) in their scaled range to reconstructions (m, W)):
+- a trained autoencoder from a bundle (the packaged default, or `--model PATH`);
+- `svd` without fitting: the study's projector on the synthetic training set;
+- `--fit svd`: an SVD of the input's own windows, its rank chosen by the Gavish–Donoho threshold;
+- `--fit ae`: an autoencoder trained x -> x on the input's own windows.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sigdenoise import bundle, evaluation, windows
+from sigdenoise.dae import UNIT_SCALE, cpu_threads, train_denoising
+from sigdenoise.models import Autoencoder
+from sigdenoise.signalio import Chunk, SignalIOError
+from sigdenoise.svd import SVDProjector
+
+DEFAULT_MODEL = "default-ae.safetensors"
+FIT_WINDOWS = 50_000  # at most this many of the input's windows are used to fit
+
+
+def default_model_path() -> Path:
+    return Path(str(resources.files("sigdenoise") / "data" / DEFAULT_MODEL))
+
+
+@dataclass
+class Plan:
+    """Everything a chunk needs: fn maps scaled windows (m, width) -> (m, width)."""
+
+    fn: Callable[[np.ndarray], np.ndarray]
+    width: int = windows.WINDOW
+    hop: int = 50
+    scale: dict | None = None
+    label: str = ""
+
+
+def model_fn(model: torch.nn.Module, batch: int = 1 << 16) -> Callable[[np.ndarray], np.ndarray]:
+    """Run a torch model on numpy windows in float32 batches; returns float64."""
+    p = next(model.parameters())
+
+    def fn(z: np.ndarray) -> np.ndarray:
+        out = np.empty(z.shape)
+        with torch.inference_mode():
+            for i in range(0, len(z), batch):
+                xt = torch.as_tensor(z[i : i + batch], dtype=p.dtype, device=p.device)
+                out[i : i + batch] = model(xt).double().cpu().numpy()
+        return out
+
+    return fn
+
+
+def load_plan(path: Path | None, hop: int, scaled: bool, device="cpu") -> Plan:
+    """A bundle's autoencoder (the packaged default when path is None); BundleError if unusable."""
+    model, meta = bundle.load(path or default_model_path(), device)
+    scale = meta.get("scale") if scaled else None
+    if scaled and not scale:
+        raise bundle.BundleError(f"{path}: the model records no training range ('scale'); use --no-scale")
+    name = Path(path).name if path else f"default model ({DEFAULT_MODEL})"
+    label = f"{name}: ae {meta['activation']} latent {meta['latent']}, train noise {meta.get('train_noise', 0)}"
+    return Plan(model_fn(model), int(meta["n_samples"]), hop, scale, label)
+
+
+def synthetic_svd_plan(rank: int, hop: int, scaled: bool, n_train: int = 20_000, sd: float = 2.25) -> Plan:
+    """The study's SVD projector, fitted on the synthetic training set (seed 0)."""
+    clean = evaluation.training_set(0, n_train, sd)
+    proj = SVDProjector(rank).fit(clean)
+    scale = bundle.training_range(clean) if scaled else None
+    return Plan(proj.denoise, clean.shape[1], hop, scale, f"svd rank {rank} (synthetic)")
+
+
+def gavish_donoho_rank(s: np.ndarray, shape: tuple[int, int]) -> int:
+    """Singular values above ω(β)·median(s), the optimal hard threshold for unknown noise level
+    (Gavish & Donoho 2014, eq. (4) approximation), β = aspect ratio <= 1. At least 1."""
+    beta = min(shape) / max(shape)
+    omega = 0.56 * beta**3 - 0.95 * beta**2 + 1.82 * beta + 1.43
+    return max(1, int(np.sum(s > omega * np.median(s))))
+
+
+def fit_plan(method: str, raw: np.ndarray, hop: int, scaled: bool, rank: int | None = None,
+             activation="gelu", latent=5, epochs=100, seed=0, device="cpu") -> Plan:
+    """Fit on the input's own windows raw (m, W): SVD (rank by Gavish–Donoho unless given) or an AE."""
+    scale = UNIT_SCALE if scaled else None
+    z, _ = windows.to_model(raw, scale)
+    if method == "svd":
+        proj = SVDProjector(raw.shape[1]).fit(z)  # every component, then keep the rank
+        proj.rank = rank or gavish_donoho_rank(proj.singular_values_, z.shape)
+        proj.basis_ = proj.basis_[:, : proj.rank]
+        return Plan(proj.denoise, raw.shape[1], hop, scale, f"svd rank {proj.rank} fitted on {len(z)} windows")
+    model = Autoencoder(activation, latent, seed, raw.shape[1]).to(device)
+    train_denoising(model, torch.as_tensor(z, dtype=torch.float32, device=device), epochs)
+    label = f"ae {activation} latent {latent} fitted on {len(z)} windows, {epochs} epochs"
+    return Plan(model_fn(model), raw.shape[1], hop, scale, label)
+
+
+def sample_windows(values, width: int, cap: int = FIT_WINDOWS) -> list[np.ndarray]:
+    """Up to `cap` windows of the signals in values (2-D or list), evenly spread over each signal."""
+    out, total = [], 0
+    for x in values:
+        if len(x) < width or total >= cap:
+            continue
+        n_all = len(x) - width + 1
+        take = np.unique(np.linspace(0, n_all - 1, min(n_all, cap - total)).astype(int))
+        out.append(np.lib.stride_tricks.sliding_window_view(np.asarray(x, dtype=float), width)[take])
+        total += len(take)
+    return out
+
+
+def check_lengths(chunk: Chunk, width: int, path) -> list[int]:
+    """Lengths of a chunk's signals; the first shorter than the window raises, naming its line."""
+    vals = chunk.values
+    lengths = [vals.shape[1]] * len(vals) if isinstance(vals, np.ndarray) else [len(v) for v in vals]
+    for i, n in enumerate(lengths):
+        if n < width:
+            raise SignalIOError(path, f"a signal of {n} samples is shorter than the model's {width}-sample window",
+                                chunk.lines[i], what=chunk.unit)  # fmt: skip
+    return lengths
+
+
+def peek_windows(chunks: Iterator[Chunk], width: int, path, cap=FIT_WINDOWS) -> tuple[np.ndarray, Iterator[Chunk]]:
+    """Windows from the first chunks, up to cap (m, width), and the chunks again from the start."""
+    seen, got, total = [], [], 0
+    for chunk in chunks:
+        check_lengths(chunk, width, path)
+        seen.append(chunk)
+        w = sample_windows(chunk.values, width, cap - total)
+        got += w
+        total += sum(len(a) for a in w)
+        if total >= cap:
+            break
+    return np.concatenate(got), itertools.chain(seen, chunks)
+
+
+def denoise_chunk(chunk: Chunk, plan: Plan, path) -> np.ndarray | list[np.ndarray]:
+    """Denoise every signal of a chunk; returns the same form as chunk.values."""
+    vals = chunk.values
+    lengths = check_lengths(chunk, plan.width, path)
+    if isinstance(vals, np.ndarray):
+        return windows.denoise_signals(vals, plan.fn, plan.width, plan.hop, plan.scale)
+    out: list[np.ndarray] = [None] * len(vals)  # type: ignore[list-item]
+    by_length: dict[int, list[int]] = {}
+    for i, n in enumerate(lengths):
+        by_length.setdefault(n, []).append(i)
+    for idx in by_length.values():
+        y = windows.denoise_signals(np.stack([vals[i] for i in idx]), plan.fn, plan.width, plan.hop, plan.scale)
+        for i, row in zip(idx, y):
+            out[i] = row
+    return out
+
+
+def stream(chunks: Iterator[Chunk], plan: Plan, path) -> Iterator[tuple[Chunk, np.ndarray | list[np.ndarray]]]:
+    """(chunk, denoised) in order, each chunk denoised on a second thread while the caller writes
+    the previous one and the next is parsed: torch and most numpy release the GIL, so on two cores
+    the model's time hides behind the text work. At most two chunks are in flight."""
+    with ThreadPoolExecutor(1) as pool, cpu_threads(1, torch.device("cpu")):
+        pending = None
+        for chunk in chunks:
+            job = pool.submit(denoise_chunk, chunk, plan, path)
+            if pending is not None:
+                yield pending[0], pending[1].result()
+            pending = (chunk, job)
+        if pending is not None:
+            yield pending[0], pending[1].result()

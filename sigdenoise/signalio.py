@@ -1,0 +1,309 @@
+"""Reading users' signals: CSV (one signal per row or per column) and .npy, streamed in chunks.
+
+Rows layout (default): each line is one signal; lines may differ in length, and trailing empty
+cells (how spreadsheets pad ragged rows) end a signal. Columns layout: each column is one
+signal (the study's 100 × N matrix); a column ends at its last non-empty cell. A header row is
+detected (some non-id cell is not a number) or set. Id columns are kept as text, untouched.
+
+Rows-layout CSV and .npy are read in chunks of about `block_bytes`, so memory stays bounded
+whatever the file's size; columns layout is read whole (every signal spans the whole file).
+
+Every problem raises SignalIOError naming the file, line and column (1-based, as editors count;
+for .npy, row and column of the array).
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+BLOCK_BYTES = 8 << 20
+
+
+class SignalIOError(ValueError):
+    """A file that cannot be read as signals; the message names file, line and column."""
+
+    def __init__(self, path, message: str, line: int | None = None, column: int | None = None, what: str = "line"):
+        where = f"{path}" + (f", {what} {line}" if line is not None else "")
+        where += f", column {column}" if column is not None else ""
+        super().__init__(f"{where}: {message}")
+        self.path, self.line, self.column = Path(path), line, column
+
+
+@dataclass
+class Chunk:
+    """Consecutive signals of a file.
+
+    values: (n, L) when all n signals share a length, else a list of n 1-D arrays.
+    ids: per signal, the texts of its id cells (rows layout; columns layout keeps them on Source).
+    lines: per signal, its line (CSV) or row (.npy) number, for messages.
+    """
+
+    values: np.ndarray | list[np.ndarray]
+    ids: list[list[str]] | None
+    lines: list[int]
+    unit: str = "line"  # what `lines` count: line (CSV rows), row (.npy rows), column (columns layout)
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+
+@dataclass
+class Source:
+    """An opened input: what the writer needs to reproduce its shape, and its chunks."""
+
+    path: Path
+    kind: str  # "csv" or "npy"
+    layout: str  # "rows" or "columns"
+    header: str | None = None  # the header line, verbatim
+    names: list[str] = field(default_factory=list)  # header cells
+    id_cols: list[int] = field(default_factory=list)  # 0-based positions of the id columns
+    column_ids: list[list[str]] | None = None  # columns layout: per line, its id cells
+    n_fields: int = 0  # columns layout: cells per line
+    ndim: int = 2  # a 1-D .npy holds one signal and is written back 1-D
+    size: int = 0  # bytes, for progress
+    read: int = 0  # bytes read so far
+    _chunks: Iterator[Chunk] | None = None
+
+    def chunks(self) -> Iterator[Chunk]:
+        return self._chunks
+
+
+def is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _cells(text: str) -> list[str]:
+    return next(csv.reader([text])) if '"' in text else text.split(",")
+
+
+def quote(text: str) -> str:
+    """A cell as CSV writes it: quoted only when it must be."""
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\r\n') else text
+
+
+def resolve_ids(path, spec: list[str], names: list[str]) -> list[int]:
+    """--id-col values (header names, or 1-based column numbers) -> 0-based positions."""
+    out = []
+    for s in spec:
+        if s in names:
+            out.append(names.index(s))
+        elif s.isdigit() and int(s) >= 1:
+            out.append(int(s) - 1)
+        else:
+            raise SignalIOError(path, f"--id-col {s!r} is neither a header name nor a column number (1, 2, …)")
+    return sorted(set(out))
+
+
+def _check_finite(path, v: np.ndarray, lines, cols, what: str = "line") -> None:
+    """v (n, m) or (m,): the first NaN/inf raises, naming its line and column."""
+    bad = ~np.isfinite(v)
+    if bad.any():
+        r, c = np.argwhere(bad.reshape(len(lines), -1))[0]
+        value = v.reshape(len(lines), -1)[r, c]
+        raise SignalIOError(path, f"{value} is not a finite number", lines[r], cols[c] + 1, what)
+
+
+def parse_row(path, text: str, line: int, id_cols: list[int]) -> tuple[np.ndarray, list[str]]:
+    """One rows-layout line -> (values (L,), id texts), or a SignalIOError at its exact cell."""
+    cells = _cells(text)
+    if id_cols and id_cols[-1] >= len(cells):
+        raise SignalIOError(path, f"no id column {id_cols[-1] + 1} (the line has {len(cells)} cells)", line)
+    ids = [cells[i] for i in id_cols]
+    pos = [j for j in range(len(cells)) if j not in id_cols]
+    while pos and not cells[pos[-1]].strip():
+        pos.pop()  # trailing empty cells end the signal
+    out = np.empty(len(pos))
+    for k, j in enumerate(pos):
+        try:
+            out[k] = float(cells[j])
+        except ValueError:
+            what = "an empty cell inside the signal" if not cells[j].strip() else f"{cells[j]!r} is not a number"
+            raise SignalIOError(path, what, line, j + 1) from None
+    _check_finite(path, out, [line], pos)
+    return out, ids
+
+
+def parse_rows(path, texts: list[str], lines: list[int], id_cols: list[int]) -> Chunk:
+    """Rows-layout lines -> Chunk. Fast path: one C parse when the lines are plain and equally wide."""
+    commas = {t.count(",") for t in texts}
+    if len(commas) == 1 and not any('"' in t for t in texts):
+        width = commas.pop() + 1
+        use = [j for j in range(width) if j not in id_cols]
+        try:
+            v = np.loadtxt(texts, delimiter=",", usecols=use, ndmin=2, comments=None)
+        except ValueError:
+            v = None  # an empty or bad cell: the slow path finds and names it
+        if v is not None and all(i < width for i in id_cols):
+            _check_finite(path, v, lines, use)
+            ids = [[c[i] for i in id_cols] for c in (t.split(",") for t in texts)] if id_cols else None
+            return Chunk(v, ids, list(lines))
+    rows = [parse_row(path, t, n, id_cols) for t, n in zip(texts, lines)]
+    values = [r[0] for r in rows]
+    if len({len(r) for r in values}) == 1:
+        values = np.stack(values)
+    return Chunk(values, [r[1] for r in rows] if id_cols else None, list(lines))
+
+
+def _decode(path, block: bytes, first_line: int, first: bool) -> str:
+    try:
+        return block.decode("utf-8-sig" if first else "utf-8")
+    except UnicodeDecodeError as e:
+        line = first_line + block[: e.start].count(b"\n")
+        raise SignalIOError(path, "not a text CSV file (bytes that are not UTF-8)", line) from None
+
+
+def _blocks(path: Path, src: Source, block_bytes: int) -> Iterator[tuple[list[str], list[int]]]:
+    """Non-blank lines of the file in blocks, with their 1-based line numbers."""
+    line = 1
+    with open(path, "rb") as f:
+        while block := f.read(block_bytes):
+            if not block.endswith(b"\n"):
+                block += f.readline()
+            texts = _decode(path, block, line, line == 1).splitlines()
+            keep = [i for i, t in enumerate(texts) if t.strip()]
+            yield [texts[i] for i in keep], [line + i for i in keep]
+            line += len(texts)
+            src.read = f.tell()
+
+
+def _header(path, first: str, header: bool | None, id_spec: list[str]) -> tuple[bool, list[str], list[int]]:
+    """Decide whether the first line is a header; resolve the id columns against it."""
+    cells = _cells(first)
+    named = [s for s in id_spec if not (s.isdigit() and int(s) >= 1)]
+    if named and header is False:
+        raise SignalIOError(path, f"--id-col {named[0]!r} is a name, but --no-header says there is no header", 1)
+    if header is None:
+        ids = resolve_ids(path, [s for s in id_spec if s not in named], [])
+        header = bool(named) or any(c.strip() and not is_number(c) for j, c in enumerate(cells) if j not in ids)
+    return header, cells if header else [], resolve_ids(path, id_spec, cells if header else [])
+
+
+def open_csv(path, layout="rows", header: bool | None = None, id_spec=(), block_bytes=BLOCK_BYTES) -> Source:
+    path = Path(path)
+    _exists(path)
+    src = Source(path, "csv", layout, size=path.stat().st_size)
+    blocks = _blocks(path, src, block_bytes)
+    texts, lines = next(((t, n) for t, n in blocks if t), ([], []))
+    if not texts:
+        raise SignalIOError(path, "the file is empty: no signals")
+    has_header, src.names, src.id_cols = _header(path, texts[0], header, list(id_spec))
+    if has_header:
+        src.header = texts[0]
+        texts, lines = texts[1:], lines[1:]
+    if layout == "columns":
+        for t, n in blocks:  # the whole file: each signal spans every line
+            texts += t
+            lines += n
+        src._chunks = iter([_parse_columns(src, texts, lines)])
+        return src
+
+    def chunks() -> Iterator[Chunk]:
+        seen = False
+        for t, n in itertools.chain([(texts, lines)], blocks):
+            if t:
+                seen = True
+                yield parse_rows(path, t, n, src.id_cols)
+        if not seen:
+            raise SignalIOError(path, "no signals after the header", 1)
+
+    src._chunks = chunks()
+    return src
+
+
+def _parse_columns(src: Source, texts: list[str], lines: list[int]) -> Chunk:
+    """Columns layout: line t holds sample t of every signal. Signals end at their last non-empty cell."""
+    path = src.path
+    if not texts:
+        raise SignalIOError(path, "no signals after the header", 1)
+    cells = [_cells(t) for t in texts]
+    width = max(len(src.names), max(len(c) for c in cells))
+    src.n_fields = width
+    src.column_ids = [[c[i] if i < len(c) else "" for i in src.id_cols] for c in cells]
+    cols = [j for j in range(width) if j not in src.id_cols]
+    v = np.full((len(texts), len(cols)), np.nan)
+    given = np.zeros(v.shape, dtype=bool)
+    for r, c in enumerate(cells):
+        for k, j in enumerate(cols):
+            if j < len(c) and c[j].strip():
+                try:
+                    v[r, k] = float(c[j])
+                except ValueError:
+                    raise SignalIOError(path, f"{c[j]!r} is not a number", lines[r], j + 1) from None
+                given[r, k] = True
+    _check_finite(path, np.where(given, v, 0.0), lines, cols)
+    length = np.where(given.any(axis=0), given.shape[0] - np.argmax(given[::-1], axis=0), 0)
+    for k in range(len(cols)):
+        gap = np.flatnonzero(~given[: length[k], k])
+        if len(gap):
+            raise SignalIOError(path, "an empty cell inside the signal", lines[gap[0]], cols[k] + 1)
+    values = [v[: length[k], k] for k in range(len(cols))]
+    if len(set(length.tolist())) == 1:
+        values = v.T.copy()
+    return Chunk(values, None, [c + 1 for c in cols], "column")
+
+
+def _exists(path: Path) -> None:
+    if not path.exists():
+        raise SignalIOError(path, "no such file")
+    if not path.is_file():
+        raise SignalIOError(path, "not a file")
+
+
+def open_npy(path, layout: str = "rows", id_spec=(), block_rows: int = 0) -> Source:
+    """A 2-D (signals × samples, or samples × signals for columns) or 1-D numeric .npy, memory-mapped."""
+    path = Path(path)
+    _exists(path)
+    try:
+        a = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise SignalIOError(path, f"not a readable .npy array ({e})") from None
+    if not isinstance(a, np.ndarray) or a.dtype.kind not in "iuf" or a.ndim not in (1, 2):
+        found = f"{getattr(a, 'dtype', type(a))} {getattr(a, 'shape', '')}"
+        raise SignalIOError(path, f"expected a 1-D or 2-D numeric array, found {found}")
+    if a.size == 0:
+        raise SignalIOError(path, "the array is empty: no signals")
+    a2 = a if a.ndim == 2 else a[None] if layout == "rows" else a[:, None]
+    src = Source(path, "npy", layout, ndim=a.ndim, size=path.stat().st_size)
+    src.id_cols = resolve_ids(path, [s for s in id_spec], [])
+    width = a2.shape[1]
+    if src.id_cols and src.id_cols[-1] >= width:
+        raise SignalIOError(path, f"no column {src.id_cols[-1] + 1} for --id-col (the array has {width})")
+    cols = [j for j in range(width) if j not in src.id_cols]
+    if layout == "columns":
+        src.n_fields = width
+        src.column_ids = [[repr(float(x)) for x in row] for row in np.asarray(a2[:, src.id_cols])]
+        v = np.asarray(a2[:, cols], dtype=np.float64)
+        _check_finite(path, v, list(range(1, v.shape[0] + 1)), cols, "row")
+        src._chunks = iter([Chunk(v.T.copy(), None, [c + 1 for c in cols], "column")])
+        return src
+    step = block_rows or max(1, BLOCK_BYTES // (8 * width))
+
+    def chunks() -> Iterator[Chunk]:
+        for i in range(0, a2.shape[0], step):
+            block = np.asarray(a2[i : i + step], dtype=np.float64)
+            rows = list(range(i + 1, i + 1 + len(block)))
+            v = block[:, cols]
+            _check_finite(path, v, rows, cols, "row")
+            ids = [[repr(float(x)) for x in r] for r in block[:, src.id_cols]] if src.id_cols else None
+            src.read = int(src.size * (i + len(block)) / a2.shape[0])
+            yield Chunk(v, ids, rows, "row")
+
+    src._chunks = chunks()
+    return src
+
+
+def open_signals(path, layout="rows", header: bool | None = None, id_spec=(), block_bytes=BLOCK_BYTES) -> Source:
+    """Open a .npy (by suffix) or CSV file of signals."""
+    if str(path).lower().endswith(".npy"):
+        return open_npy(path, layout, id_spec)
+    return open_csv(path, layout, header, id_spec, block_bytes)

@@ -1,0 +1,156 @@
+"""Writing denoised signals back in the shape of their input, atomically.
+
+The output keeps the input's layout, header, id cells, number of signals and their lengths; its
+format follows the output's suffix (.npy, else CSV). Everything goes to a temporary file beside the
+output, renamed over it only when the whole input has been written, so a failure at any point
+leaves no partial file (and an existing output untouched).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from sigdenoise.signalio import Chunk, SignalIOError, Source, quote
+
+NPY_HEADER = 128  # bytes reserved for a streamed .npy header, rewritten with the final shape
+
+
+def _npy_header(shape: tuple[int, ...]) -> bytes:
+    d = "{'descr': '<f8', 'fortran_order': False, 'shape': %s, }" % (shape,)
+    body = d.ljust(NPY_HEADER - 10 - 1) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(body).to_bytes(2, "little") + body.encode("latin1")
+
+
+class Writer:
+    """`with Writer(out, source) as w: w.write(chunk, denoised)`; renamed into place on success."""
+
+    def __init__(self, out, src: Source, digits: int = 9):
+        self.out, self.src = Path(out), src
+        self.npy = self.out.suffix.lower() == ".npy"
+        self.fmt = f"%.{digits}g"
+        self.rows = 0
+        self.length: int | None = None  # .npy rows: the one signal length allowed
+
+    def __enter__(self) -> "Writer":
+        if self.out.is_dir():
+            raise SignalIOError(self.out, "is a directory, not an output file")
+        try:
+            fd, self.tmp = tempfile.mkstemp(prefix=f".{self.out.name}.", suffix=".tmp", dir=self.out.parent or ".")
+        except OSError as e:
+            raise SignalIOError(self.out, f"cannot write here ({e.strerror})") from None
+        self.f = os.fdopen(fd, "wb")
+        if self.npy and self.src.layout == "rows":
+            self.f.write(_npy_header((0, 0)))
+        elif not self.npy and self.src.header is not None:
+            self.f.write((self.src.header + "\n").encode())
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None and self.npy and self.src.layout == "rows":
+                shape = (self.length,) if self.src.ndim == 1 else (self.rows, self.length + len(self.src.id_cols))
+                self.f.seek(0)
+                self.f.write(_npy_header(shape))
+            self.f.close()
+            if exc_type is None:
+                os.chmod(self.tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
+                os.replace(self.tmp, self.out)
+        finally:
+            if os.path.exists(self.tmp):
+                os.unlink(self.tmp)
+
+    def write(self, chunk: Chunk, out: np.ndarray | list[np.ndarray]) -> None:
+        if self.src.layout == "columns":
+            self._columns(out)
+        elif self.npy:
+            self._npy_rows(chunk, out)
+        else:
+            self._csv_rows(chunk, out)
+        self.rows += len(chunk)
+
+    # rows layout ------------------------------------------------------------------------------
+    def _csv_rows(self, chunk: Chunk, out) -> None:
+        ids, pos = chunk.ids, self.src.id_cols
+        leading = pos == list(range(len(pos)))
+        if isinstance(out, np.ndarray) and not pos:
+            line = ",".join([self.fmt] * out.shape[1]) + "\n"
+            text = "".join([line % tuple(r) for r in out.tolist()])
+        else:
+            parts = []
+            for k, r in enumerate(out):
+                cells = ",".join([self.fmt] * len(r)) % tuple(r.tolist())
+                if pos and leading:
+                    cells = ",".join(quote(t) for t in ids[k]) + "," + cells
+                elif pos:
+                    cells = cells.split(",")
+                    for i, t in zip(pos, ids[k]):
+                        cells.insert(i, quote(t))
+                    cells = ",".join(cells)
+                parts.append(cells + "\n")
+            text = "".join(parts)
+        self.f.write(text.encode())
+
+    def _npy_rows(self, chunk: Chunk, out) -> None:
+        lengths = {len(r) for r in out}
+        if self.length is None:
+            self.length = len(out[0])
+        if lengths != {self.length}:
+            bad = next(i for i, r in enumerate(out) if len(r) != self.length)
+            lengths = f"{self.length} and {len(out[bad])} samples, {chunk.unit} {chunk.lines[bad]} of the input"
+            raise SignalIOError(self.out, f"signals of different lengths ({lengths}) cannot be stored in .npy; write a .csv")
+        block = np.asarray(out, dtype="<f8")
+        if self.src.id_cols:
+            block = _insert_ids(self.out, block, chunk.ids, self.src.id_cols, chunk.lines)
+        self.f.write(np.ascontiguousarray(block).tobytes())
+
+    # columns layout: one call with every signal -------------------------------------------------
+    def _columns(self, out) -> None:
+        src = self.src
+        n_lines = len(src.column_ids)
+        cols = [j for j in range(src.n_fields) if j not in src.id_cols]
+        grid = np.full((n_lines, len(cols)), np.nan)
+        for k, r in enumerate(out):
+            grid[: len(r), k] = r
+        if self.npy:
+            if np.isnan(grid).any():
+                raise SignalIOError(self.out, "signals of different lengths cannot be stored in .npy; write a .csv")
+            full = np.empty((n_lines, src.n_fields))
+            full[:, cols] = grid
+            if src.id_cols:
+                full[:, src.id_cols] = _floats(self.out, src.column_ids)
+            np.save(self.f, full[:, 0] if src.ndim == 1 else full, allow_pickle=False)
+            return
+        fmt = self.fmt
+        lines = []
+        for t in range(n_lines):
+            cells = [fmt % v if v == v else "" for v in grid[t].tolist()]
+            for i, s in zip(src.id_cols, src.column_ids[t]):
+                cells.insert(i, quote(s))
+            lines.append(",".join(cells) + "\n")
+        self.f.write("".join(lines).encode())
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _floats(out: Path, texts: list[list[str]]) -> np.ndarray:
+    try:
+        return np.array(texts, dtype=np.float64)
+    except ValueError:
+        raise SignalIOError(out, "non-numeric id cells cannot be stored in .npy; write a .csv") from None
+
+
+def _insert_ids(out: Path, block: np.ndarray, ids, pos: list[int], lines) -> np.ndarray:
+    n, length = block.shape
+    full = np.empty((n, length + len(pos)))
+    vals = [j for j in range(full.shape[1]) if j not in pos]
+    full[:, vals] = block
+    full[:, pos] = _floats(out, ids)
+    return full
