@@ -28,7 +28,7 @@ rows = []
 
 def log(epoch, losses):
     rows.append(losses)
-    if epoch % 10 == 9:
+    if epoch % 10 == 9 or epoch == 0:
         pd.DataFrame(rows, columns=names).rename_axis("epoch").to_csv(args.out)
         print(epoch + 1, " ".join(f"{v:.4f}" for v in losses), flush=True)
 

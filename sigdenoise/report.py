@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,7 @@ from sigdenoise.settings import DEFAULT_EPOCHS, GridSettings
 from sigdenoise.subspace import linear_decoder_basis, principal_angles
 from sigdenoise.svd import SVDProjector
 
-REPORT_COLUMNS = ["model", "variant", "activation", "latent", "noise", "seed", "eval", "family", "mse", "mean_mse",
+REPORT_COLUMNS = ["model", "variant", "activation", "latent", "train_noise", "noise", "seed", "eval", "family", "mse", "mean_mse",
                   "snr_in_db", "snr_out_db", "snr_gain_db", "epochs", "n_train", "final_train_loss", "settings"]  # fmt: skip
 
 
@@ -37,13 +37,30 @@ class ReportSettings:
     sd: float = 2.25
     quick: bool = False
 
+    variant_activation: str = "gelu"
+    """The variants (issue 6) are compared on one activation at latent 5."""
+    wide_width: int = 256
+    wide_epochs: int = 150
+
     @classmethod
     def quick_settings(cls) -> "ReportSettings":
-        return cls(seeds=(0, 1), epochs=4, n_train=1_000, n_test=200, n_valid=200, quick=True)
+        return cls(seeds=(0, 1), epochs=4, n_train=1_000, n_test=200, n_valid=200, quick=True, wide_width=32, wide_epochs=4)
 
     def grid(self, device: str) -> GridSettings:
         return GridSettings(seeds=self.seeds, epochs=self.epochs, n_train=self.n_train, n_test=self.n_test,
                             sd=self.sd, device=device)  # fmt: skip
+
+    def grids(self, device: str) -> dict[str, GridSettings]:
+        """The grid runs behind the report, by cache subfolder: the study's grid over seeds, the
+        variants on one activation, and the wide denoiser near the ceiling (first seed only)."""
+        base = self.grid(device)
+        return {
+            "grid": base,
+            "variants": replace(base, activations=(self.variant_activation,), latents=(5,),
+                                variants=("denoising", "sparse", "contractive", "vae")),
+            "wide": replace(base, activations=(self.variant_activation,), latents=(5,), variants=("denoising",),
+                            seeds=self.seeds[:1], width=self.wide_width, epochs=self.wide_epochs),
+        }  # fmt: skip
 
 
 def linear_angles(folder: RunFolder, settings: ReportSettings) -> dict[int, np.ndarray]:
@@ -63,15 +80,21 @@ def build(settings: ReportSettings, out: Path, cache: Path, device: torch.device
     t0 = time.perf_counter()
     if fresh and cache.exists():
         shutil.rmtree(cache)
-    gs = settings.grid(str(device.type))
-    folder = RunFolder(cache)
-    grid.run(gs, folder, device, on_event)
+    runs = settings.grids(str(device.type))
+    models: dict[int, list] = {s: [] for s in settings.seeds}
+    for name, gs in runs.items():
+        emit("stage", f"grid run '{name}' in {cache / name}")
+        folder = RunFolder(cache / name)
+        grid.run(gs, folder, device, on_event)
+        for m in grid.grid_members(gs):
+            models[m.seed].append(bundle.load(folder.model_path(m.name)))
+    folder = RunFolder(cache / "grid")
+    gs = runs["grid"]
     emit("stage", "evaluating every denoiser, per family, over seeds")
     rows = []
     for s in settings.seeds:
         train = evaluation.training_set(s, settings.n_train, settings.sd)
-        models = [bundle.load(folder.model_path(f"ae-{a}-latent{k}-seed{s}")) for k in gs.latents for a in ACTIVATIONS]
-        rows += reportdata.seed_rows(s, gs.noises, gs.latents, models, train, settings.sd, settings.n_test, settings.n_valid)
+        rows += reportdata.seed_rows(s, gs.noises, gs.latents, models[s], train, settings.sd, settings.n_test, settings.n_valid)
     df = pd.DataFrame(rows).reindex(columns=REPORT_COLUMNS)
     df["activation"] = df["activation"].fillna("")
     df["variant"] = df["variant"].fillna("")
@@ -88,7 +111,12 @@ def build(settings: ReportSettings, out: Path, cache: Path, device: torch.device
                               ["label", "latent", "noise"], "mse")  # fmt: skip
     free = summary[summary["latent"].isna()]
     summary = pd.concat([summary[summary["latent"].notna()]] + [free.assign(latent=k) for k in gs.latents])
-    figures.ci_figure(summary, figs / "ci_test_mse.png", footer)
+    plain = summary[~summary["label"].str.contains(r"\(")]
+    figures.ci_figure(plain, figs / "ci_test_mse.png", footer)
+    va = settings.variant_activation
+    figures.ci_figure(summary[(summary["latent"] == 5) & (~summary["label"].isin(ACTIVATIONS) | (summary["label"] == va))
+                              & (~summary["label"].str.contains(r"\(") | summary["label"].str.startswith(va))],
+                      figs / "variants_test_mse.png", footer)  # fmt: skip
     claim_table = claims.check_all(df, angles)
     write_text(out / "claims.csv", claim_table.to_csv(index=False))
     text = markdown(df, claim_table, angles, settings, commit, time.perf_counter() - t0)
@@ -165,6 +193,15 @@ def markdown(df, claim_table, angles, settings: ReportSettings, commit: str, sec
         mean_ci_table(df, "test", "mse"),
         "![test MSE with intervals](figures/ci_test_mse.png)",
         "![heatmap](figures/heatmap_test_mse.png)",
+        f"## Autoencoder variants ({settings.variant_activation}, latent 5)",
+        "The source material's variants, trained like the study's plain AE on the same data (denoising AEs on "
+        "inputs with Gaussian noise at the level they are tested at), against the plain AE, the SVD, the "
+        f"baselines and the ceiling. `w{settings.wide_width}` is the wider denoiser (100-{settings.wide_width}-"
+        f"{settings.wide_width // 2}-{settings.wide_width // 4}-5 and the mirror, {settings.wide_epochs} epochs of "
+        "freshly drawn signals, first seed only). Test MSE, mean ± 95 % interval:",
+        variant_table(df, settings.variant_activation),
+        "![variants](figures/variants_test_mse.png)",
+        variant_sentences(df, settings.variant_activation),
         "## Test SNR gain (dB), mean ± 95 % interval",
         mean_ci_table(df, "test", "snr_gain_db", "{:.2f}"),
         "## Probe MSE and mean-of-10 probe MSE (the study's measures)",
@@ -186,6 +223,43 @@ def markdown(df, claim_table, angles, settings: ReportSettings, commit: str, sec
                     for r in chosen.itertuples()),  # fmt: skip
     ]
     return "\n\n".join(parts) + "\n"
+
+
+def _variant_rows(df: pd.DataFrame, activation: str) -> pd.DataFrame:
+    """Rows of the variant comparison: latent 5 (or none), the one activation's AEs and every non-AE."""
+    keep = (df["model"] != "ae") | (df["activation"] == activation)
+    return df[keep & ((df["latent"] == 5) | df["latent"].isna())]
+
+
+def variant_table(df: pd.DataFrame, activation: str) -> str:
+    return mean_ci_table(_variant_rows(df, activation), "test", "mse")
+
+
+def variant_sentences(df: pd.DataFrame, activation: str) -> str:
+    """One sentence per variant: its test MSE against the plain AE's and the ceiling's, by noise."""
+    sub = _variant_rows(df, activation)
+    table = tables.grid_table(sub, "test", "mse")
+    if activation not in table.index:
+        return ""
+    effect = {
+        "denoising": "learns to map noisy inputs to clean signals, so it removes noise the plain AE passes through",
+        "sparse": "penalises active code units; with 5 units there is little to sparsify",
+        "contractive": "flattens the encoder around the training signals, which damps small input changes",
+        "vae": "adds a KL pull of the code towards N(0, I); decoding the code's mean gives a smoother output",
+    }
+    lines = []
+    for label in table.index:
+        if not label.startswith(activation + " ("):
+            continue
+        v = label[len(activation) + 2 : -1]
+        parts = []
+        for (k, l), mse in table.loc[label].items():
+            plain, ceil = table.loc[activation, (k, l)], table.loc["bayes", (k, l)] if "bayes" in table.index else np.nan
+            if pd.notna(mse):
+                parts.append(f"noise {l:g}: {mse:.4f} vs plain {plain:.4f} ({mse / plain - 1:+.0%}), {mse / ceil:.1f}× the ceiling")
+        what = effect.get(v.split()[0], "")
+        lines.append(f"- **{v}**{' ' + what if what else ''}: " + "; ".join(parts) + ".")
+    return "\n".join(lines)
 
 
 def _claims_markdown(t: pd.DataFrame) -> str:

@@ -64,12 +64,17 @@ def seed_rows(seed: int, noises, latents, ae_models: list, train: np.ndarray, sd
     fixed = [({"model": "noisy", "variant": "", "settings": ""}, Identity())]
     fixed += [({"model": "svd", "variant": "", "latent": k, "settings": f"rank {k}"}, SVDProjector(k).fit(train)) for k in latents]
     for model, meta in ae_models:
-        base = {"model": "ae", "variant": meta.get("variant", "plain"), "activation": model.activation,
+        variant = meta.get("variant", "plain") + (f" w{meta['width']}" if meta.get("width") else "")
+        base = {"model": "ae", "variant": variant, "activation": model.activation, "train_noise": meta.get("train_noise", 0.0),
+                "train_noise_kind": meta.get("train_noise_kind", ""),
                 "latent": model.latent, "settings": f"epochs {meta['epochs']}", "epochs": meta["epochs"],
                 "n_train": meta["n_train"], "final_train_loss": meta["final_train_loss"]}  # fmt: skip
         fixed.append((base, model))
     rows = []
     for level in noises:
         for base, den in fixed + baselines(seed, level, sd, n_valid):
+            # A gaussian denoising AE is compared at the noise level it was trained for.
+            if base.get("train_noise_kind") == "gaussian" and base["train_noise"] != level:
+                continue
             rows += rows_for(den, {"activation": "", "latent": np.nan, **base}, sets, level, seed)
     return rows
