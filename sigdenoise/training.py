@@ -3,18 +3,30 @@
 The study's method: learn x -> x on clean signals, MSE, Adam (lr 1e-3), batch 256. Each member's
 batches come from its own seed's training set in an order drawn from its own seed, so a member
 trains the same whatever else shares the ensemble.
+
+How the stacked trainer is fast (figures in benchmarks/README.md): with models this small a
+step's cost is kernel calls and memory passes, not arithmetic. `ensemble.Fused` runs a whole step
+as a fixed tape of ~175 kernels on buffers allocated once; `FlatAdam` updates every parameter with
+5 kernels; on CPU the members are split between forked processes of one core each (threads
+would serialise on the GIL, and 2 OpenMP threads per kernel wait on each other at every call).
 """
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import os
+import sys
+import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import wait
 
 import numpy as np
 import torch
 
-from sigdenoise.ensemble import Ensemble
+from sigdenoise.ensemble import Ensemble, Fused, kernel_key
 from sigdenoise.models import Autoencoder
 
 
@@ -36,6 +48,36 @@ class TrainLog:
     seconds: float
 
 
+class FlatAdam:
+    """Adam on one flat tensor, the same arithmetic as torch.optim.Adam's single-tensor path (the
+    one `train_single` runs on CPU), in 5 kernels a step. Building a torch.optim.Adam imports
+    torch._dynamo, seconds of start-up that the grid would pay once per run."""
+
+    def __init__(self, param: torch.Tensor, grad: torch.Tensor, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
+        self.p, self.g, self.lr, self.betas, self.eps = param, grad, lr, betas, eps
+        self.m, self.v, self.den = torch.zeros_like(param), torch.zeros_like(param), torch.empty_like(param)
+        self.t = 0
+
+    def step(self) -> None:
+        b1, b2 = self.betas
+        self.t += 1
+        self.m.lerp_(self.g, 1 - b1)
+        self.v.mul_(b2).addcmul_(self.g, self.g, value=1 - b2)
+        torch.sqrt(self.v, out=self.den).div_((1 - b2**self.t) ** 0.5).add_(self.eps)
+        self.p.addcdiv_(self.m, self.den, value=-self.lr / (1 - b1**self.t))
+
+
+def _run_epoch(f: Fused, opt: FlatAdam, stacked: torch.Tensor, perm: torch.Tensor, slices: list[slice]) -> torch.Tensor:
+    """One epoch of one part; returns its members' mean squared errors (M_part,) on the CPU."""
+    # Shuffle once per epoch so that every batch is a contiguous slice, not a gather.
+    shuffled = torch.gather(stacked, 1, perm[:, :, None].expand(-1, -1, stacked.shape[2]))  # (S, N, d)
+    f.sse.zero_()
+    for sl in slices:
+        f.step(shuffled[0, sl] if f.shared else shuffled[:, sl])
+        opt.step()
+    return (f.sse / (stacked.shape[1] * stacked.shape[2])).cpu()
+
+
 def train_ensemble(
     ensemble: Ensemble,
     data: dict[int, torch.Tensor],
@@ -43,41 +85,105 @@ def train_ensemble(
     batch_size: int = 256,
     lr: float = 1e-3,
     on_epoch: Callable[[int, np.ndarray], None] | None = None,
+    *,
+    workers: int | None = None,
 ) -> TrainLog:
-    """Train every member at once; one Adam step updates all of them.
+    """Train every member at once.
 
     data: seed -> clean training signals (N, d) on the ensemble's device, N the same for all.
-    Returns the per-epoch, per-member loss; `on_epoch(epoch, losses (M,))` is called after each.
+    Returns the per-epoch, per-member loss (in `ensemble.members` order); `on_epoch(epoch,
+    losses (M,))` is called after each epoch, when the ensemble holds that epoch's weights.
+    workers: on CPU the members are split round-robin into this many parts, each trained by a
+    forked process on one core (default: torch's thread count, at most M; 1 trains in this
+    process). Members never interact, so the split changes nothing but the time.
     """
     seeds = sorted(data)
-    slot = {s: i for i, s in enumerate(seeds)}
-    stacked = torch.stack([data[s] for s in seeds])  # (S, N, d)
-    n = stacked.shape[1]
-    device = stacked.device
-    index = [torch.tensor([slot[m.seed] for m in st.members], device=device) for st in ensemble.stacks]
+    stacked = torch.stack([data[s] for s in seeds]).to(next(ensemble.parameters()).dtype)  # (S, N, d)
+    n, device, M = stacked.shape[1], stacked.device, len(ensemble.members)
+    if workers is None:
+        workers = torch.get_num_threads() if device.type == "cpu" else 1
+    if device.type != "cpu" or sys.platform != "linux" or threading.current_thread() is not threading.main_thread():
+        workers = 1  # fork is safe only from the main thread, on Linux, before CUDA
+    order = sorted(range(M), key=lambda i: kernel_key(ensemble.members[i]))
+    parts = [Fused(ensemble, seeds, order[k::workers]) for k in range(min(max(workers, 1), M))]
     gens = {s: order_generator(s) for s in seeds}
-    opt = torch.optim.Adam(ensemble.parameters(), lr=lr)
-    history = []
-    t0 = time.perf_counter()
-    for epoch in range(epochs):
-        perm = torch.stack([torch.randperm(n, generator=gens[s]) for s in seeds]).to(device)  # (S, N)
-        total = torch.zeros(len(ensemble.members), device=device, dtype=stacked.dtype)
-        for sl in batch_slices(n, batch_size):
-            xb = torch.gather(stacked, 1, perm[:, sl, None].expand(-1, -1, stacked.shape[2]))  # (S, B, d)
-            losses = []
-            for st, idx in zip(ensemble.stacks, index):
-                x = xb[0] if len(seeds) == 1 else xb[idx]  # (B, d) shared, or (M, B, d)
-                out = st(x)  # (M, B, d)
-                losses.append(((out - x) ** 2).mean(dim=(1, 2)))
-            member_loss = torch.cat(losses)  # (M,)
-            opt.zero_grad(set_to_none=True)
-            member_loss.sum().backward()
-            opt.step()
-            total += member_loss.detach() * (sl.stop - sl.start)
-        history.append((total / n).cpu().numpy())
+    slices = batch_slices(n, batch_size)
+    history = np.zeros((epochs, M))
+
+    def perms() -> torch.Tensor:
+        return torch.stack([torch.randperm(n, generator=gens[s]) for s in seeds]).to(device)  # (S, N)
+
+    def finish(epoch: int) -> None:
+        for f in parts:
+            f.write_back(ensemble)
         if on_epoch is not None:
-            on_epoch(epoch, history[-1])
-    return TrainLog(np.array(history), time.perf_counter() - t0)
+            on_epoch(epoch, history[epoch])
+
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        if len(parts) == 1:
+            f, opt = parts[0], FlatAdam(parts[0].flat, parts[0].grad, lr)
+            for epoch in range(epochs):
+                history[epoch, f.order] = _run_epoch(f, opt, stacked, perms(), slices).numpy()
+                finish(epoch)
+        else:
+            _train_forked(parts, stacked, perms, slices, lr, epochs, history, finish)
+    return TrainLog(history, time.perf_counter() - t0)
+
+
+def _train_forked(parts, stacked, perms, slices, lr, epochs, history, finish) -> None:
+    """Each part in a forked process of one thread; parameters and losses in shared memory. After
+    each epoch every part reports and waits until the parent has read the epoch (write_back,
+    on_epoch); a part that fails or dies stops the training with its error."""
+    ctx = mp.get_context("fork")
+    for f in parts:
+        f.flat.share_memory_()
+    losses = torch.zeros(history.shape, dtype=torch.float64).share_memory_()
+
+    def work(f: Fused, conn) -> None:
+        try:
+            torch.set_num_threads(1)  # the parent's OpenMP pool does not survive a fork; never use one
+            opt = FlatAdam(f.flat, f.grad, lr)
+            for epoch in range(epochs):
+                losses[epoch, f.order] = _run_epoch(f, opt, stacked, perms(), slices).double()
+                conn.send(None)
+                conn.recv()
+        except BaseException:
+            try:
+                conn.send(traceback.format_exc())
+            except OSError:
+                pass  # the parent is gone
+        finally:
+            os._exit(0)  # skip the atexit handlers and buffers inherited from the parent
+
+    pipes = [ctx.Pipe() for _ in parts]
+    procs = [ctx.Process(target=work, args=(f, child), daemon=True) for f, (_, child) in zip(parts, pipes)]
+    for p, (_, child) in zip(procs, pipes):
+        p.start()
+        child.close()
+    done = False
+    try:
+        for epoch in range(epochs):
+            for p, (conn, _) in zip(procs, pipes):
+                wait([conn, p.sentinel])
+                try:
+                    msg = conn.recv() if conn.poll() else "died"
+                except EOFError:
+                    msg = "died"
+                if msg is not None:
+                    p.join(timeout=1)
+                    raise RuntimeError(f"a training process failed (exit code {p.exitcode}):\n{msg}")
+            history[epoch] = losses[epoch].numpy()
+            finish(epoch)
+            for conn, _ in pipes:
+                conn.send(None)
+        done = True
+    finally:
+        for p, (conn, _) in zip(procs, pipes):
+            if not done:
+                p.kill()
+            p.join()
+            conn.close()
 
 
 def train_single(

@@ -1,0 +1,141 @@
+"""The stacked trainer against the plain one-model loop: each member must train exactly as it would
+alone (same initial weights, same batches, same Adam), whatever shares its ensemble."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from numpy.testing import assert_allclose
+
+from sigdenoise.activations import ACTIVATIONS, apply
+from sigdenoise.ensemble import KERNEL_ORDER, Ensemble, Member, emit_activation, kernel_groups, run
+from sigdenoise.models import Autoencoder
+from sigdenoise.ensemble import Fused
+from sigdenoise.training import train_ensemble, train_single
+
+MIXED = ("identity", "relu", "sigmoid", "tanh", "leakyrelu", "prelu", "gelu")
+
+
+@pytest.fixture(autouse=True)
+def float64():
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
+
+def data(seeds, n=200, d=100):
+    g = torch.Generator().manual_seed(12345)
+    return {s: torch.randn(n, d, generator=g) for s in seeds}
+
+
+@pytest.mark.parametrize(
+    "acts, latents, seeds, workers",
+    [
+        (MIXED, (1, 5), (0, 1), 1),  # the full mix, two seeds: per-member inputs
+        (MIXED, (1, 5), (3,), 2),  # one seed: the shared first-layer matmul, two worker threads
+        (("prelu", "gelu", "relu"), (1,), (0, 2), 3),  # latent 1 only, odd split
+        (("prelu", "tanh"), (5,), (1,), 1),  # latent 5 only
+    ],
+)
+def test_each_member_trains_as_alone_in_float64(acts, latents, seeds, workers):
+    members = [Member(k, a, s) for k in latents for a in acts for s in seeds]
+    x = data(seeds)
+    ens = Ensemble.build(members)
+    log = train_ensemble(ens, x, epochs=3, batch_size=64, lr=1e-2, workers=workers)
+    assert log.losses.shape == (3, len(members))
+    trained = dict(zip(ens.members, ens.to_models()))
+    for i, m in enumerate(ens.members):
+        lone = Autoencoder(m.activation, m.latent, m.seed)
+        ref = train_single(lone, x[m.seed], epochs=3, batch_size=64, lr=1e-2)
+        assert_allclose(log.losses[:, i], ref.losses[:, 0], rtol=1e-12, err_msg=m.name)
+        for p, q in zip(trained[m].parameters(), lone.parameters()):
+            assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=m.name)
+    # The learned prelu slopes did move (so the test exercises their gradient).
+    for m, model in trained.items():
+        if m.activation == "prelu":
+            assert not torch.allclose(model.slopes, torch.full_like(model.slopes, 0.25))
+
+
+def test_losses_follow_ensemble_members_and_on_epoch_sees_trained_weights():
+    members = [Member(k, a, 0) for k in (1, 5) for a in ("gelu", "identity", "prelu")]
+    ens = Ensemble.build(members)
+    seen = []
+    log = train_ensemble(ens, data((0,)), 2, batch_size=100, on_epoch=lambda e, l: seen.append((e, l.copy(), ens.to_models())))
+    assert [e for e, _, _ in seen] == [0, 1]
+    assert_allclose(seen[-1][1], log.losses[-1])
+    # The models handed to on_epoch after the last epoch are the final ones.
+    for a, b in zip(seen[-1][2], ens.to_models()):
+        for p, q in zip(a.parameters(), b.parameters()):
+            assert torch.equal(p, q)
+
+
+def test_to_models_round_trip_gives_identical_outputs():
+    members = [Member(k, a, s) for k in (1, 5) for a in MIXED for s in (0, 4)]
+    ens = Ensemble.build(members)
+    train_ensemble(ens, data((0, 4)), 1, batch_size=128)
+    x = torch.randn(7, 100, generator=torch.Generator().manual_seed(1))
+    models = ens.to_models()
+    again = Ensemble(models).to_models()
+    for m, a, b in zip(ens.members, models, again):
+        assert (a.activation, a.latent, a.seed) == (m.activation, m.latent, m.seed)
+        assert torch.equal(a(x), b(x))
+    # The stacked forward pass gives each member its lone model's output.
+    for st in ens.stacks:
+        out = st(x)  # (M, 7, 100)
+        lone = st.to_models()
+        for j in range(len(st)):
+            assert_allclose(out[j].detach().numpy(), lone[j](x).detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_fused_write_back_is_an_exact_round_trip():
+    two = Ensemble.build([Member(k, a, s) for k in (1, 5) for a in MIXED for s in (0, 1)])
+    one = Ensemble.build([Member(k, a, 0) for k in (1, 5) for a in MIXED])
+    for ens, seeds, subset in ((two, [0, 1], None), (two, [0, 1], [3, 0, 7, 20]), (one, [0], [1, 5, 9])):
+        before = [p.detach().clone() for p in ens.parameters()]
+        Fused(ens, seeds, subset).write_back(ens)
+        for p, q in zip(ens.parameters(), before):
+            assert torch.equal(p, q)
+
+
+def test_member_initial_weights_do_not_depend_on_the_rest_of_the_ensemble():
+    alone = Ensemble.build([Member(1, "prelu", 2)]).to_models()[0]
+    crowd = Ensemble.build([Member(k, a, s) for k in (1, 5) for a in ACTIVATIONS for s in (0, 2)])
+    inside = dict(zip(crowd.members, crowd.to_models()))[Member(1, "prelu", 2)]
+    direct = Autoencoder("prelu", 1, 2)
+    for p, q, r in zip(alone.parameters(), inside.parameters(), direct.parameters()):
+        assert torch.equal(p, q) and torch.equal(p, r)
+
+
+@pytest.mark.parametrize("shared_layout", [False, True])
+def test_grouped_activation_kernels_match_the_registry_and_autograd(shared_layout):
+    """Values equal `activations.apply` to the bit; derivatives equal autograd's."""
+    acts = sorted(ACTIVATIONS, key=KERNEL_ORDER.index)
+    groups, prelu = kernel_groups(acts)
+    assert [k for k, _, _ in groups] == ["pwl", "sigmoid", "tanh", "gelu"] and prelu == (3, 4)
+    M = len(acts)
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(6, M, 9, generator=g).transpose(0, 1) if shared_layout else torch.randn(M, 6, 9, generator=g)
+    slope = torch.tensor([1.0, 0.0, 0.01, -0.3, 0, 0, 0]).view(-1, 1, 1)
+    y, d, tape = torch.empty(M, 6, 9), torch.empty_like(z), []
+    emit_activation(tape, z, y, d, torch.empty_like(z), groups, slope)
+    run(tape)
+    for i, a in enumerate(acts):
+        zi = z[i].clone().requires_grad_(True)
+        ref = apply(a, zi, torch.tensor(-0.3) if a == "prelu" else None)
+        if a in ("sigmoid", "tanh", "gelu"):  # vectorised and strided loops may differ in the last bit
+            assert_allclose(y[i].numpy(), ref.detach().numpy(), rtol=2e-16, atol=1e-300, err_msg=a)
+        else:
+            assert torch.equal(y[i], ref.detach()), a
+        (grad,) = torch.autograd.grad(ref.sum(), zi)
+        assert_allclose(d[i].numpy(), grad.numpy(), rtol=1e-15, atol=1e-16, err_msg=a)
+    assert torch.equal(y[2], F.leaky_relu(z[2], 0.01))
+
+
+def test_float32_training_runs_and_decreases_loss():
+    torch.set_default_dtype(torch.float32)
+    ens = Ensemble.build([Member(k, a, 0) for k in (1, 5) for a in ACTIVATIONS])
+    x = {0: torch.sin(torch.linspace(0, 6, 100))[None] * torch.rand(400, 1, generator=torch.Generator().manual_seed(0))}
+    log = train_ensemble(ens, x, 4, batch_size=50, lr=3e-3)
+    assert log.losses.dtype == np.float64 and np.all(np.isfinite(log.losses))
+    assert np.all(log.losses[-1] < log.losses[0])
