@@ -8,7 +8,8 @@ parameters, so summing the members' losses gives each member exactly its lone gr
 
 `Fused` is the training form of a whole ensemble (benchmarks/README.md measures why): one flat
 parameter tensor, both latents in one pass, activations grouped by kernel, and a hand-written
-backward pass, so a training step costs about 150 kernel calls however many members it holds.
+backward pass recorded once as a tape of ~175 kernels on buffers allocated once, whatever the
+number of members.
 """
 
 from __future__ import annotations
@@ -226,71 +227,50 @@ class Fused:
     """
 
     def __init__(self, ensemble: Ensemble, seeds: list[int], subset: list[int] | None = None):
-        """subset: the positions in `ensemble.members` to train (default all)."""
-        ms = ensemble.members
-        self.order = sorted(range(len(ms)) if subset is None else subset, key=lambda i: kernel_key(ms[i]))
-        self.members: list[Member] = [ms[i] for i in self.order]
+        """seeds: the seeds of the batches given to `step`, in that order; subset: the positions
+        in `ensemble.members` to train (default all)."""
+        everyone = ensemble.members
+        self.order = sorted(range(len(everyone)) if subset is None else subset, key=lambda i: kernel_key(everyone[i]))
+        self.members: list[Member] = [everyone[i] for i in self.order]
+        per = [_unstack(st, j) for st in ensemble.stacks for j in range(len(st))]
+        per = [per[i] for i in self.order]  # each member's ([(W, b) per layer], slopes)
+        if any(len(layers) not in (8, 10) for layers, _ in per):
+            raise ValueError("Fused trains the study's autoencoders: 8 layers (latent 5) or 10 (latent 1)")
+        M, dev = len(self.members), per[0][1].device
         self.shared = len(seeds) == 1
-        per = [self._unstack(st, j) for st in ensemble.stacks for j in range(len(st))]
-        per = [per[i] for i in self.order]
-        ms = self.members
-        p0 = next(ensemble.parameters())
-        self.slot = torch.tensor([seeds.index(m.seed) for m in self.members], device=p0.device)
-        mid = [p for p, m in enumerate(self.members) if m.latent == 1]
-        self.mid_pos, self.mid_all = mid, len(mid) == len(ms)
-        self.mid_idx = torch.tensor(mid, device=p0.device, dtype=torch.long) if mid else None
-        # Parameter blocks: (tensor, kind, members, activation slot); then one flat copy.
-        blocks = []
+        self.slot = torch.tensor([seeds.index(m.seed) for m in self.members], device=dev)  # batch of each member
+        mid = self.mid_pos = [p for p, m in enumerate(self.members) if m.latent == 1]
+        self.mid_all, self.mid_idx = len(mid) == M, torch.tensor(mid, device=dev, dtype=torch.long)
+        # The flat layout: (W, b) of the 8 outer layers, of the 2 middle ones, then the slopes.
+        ws = []
         for t in range(8):
-            blocks.append(self._block([per[p][0][_lmap(per[p], t)] for p in range(len(ms))], t == 0 and self.shared))
+            ws += _stacked([per[p][0][_lmap(per[p], t)] for p in range(M)], shared=t == 0 and self.shared)
         for k in range(2 if mid else 0):
-            blocks.append(self._block([per[p][0][4 + k] for p in mid], False))
-        ws = [w for blk in blocks for w in blk]
-        sl = torch.stack([torch.stack([per[p][1][_lmap(per[p], t)] for t in range(7)]) for p in range(len(ms))], 1)
-        ws.append(sl)  # (7, M)
+            ws += _stacked([per[p][0][4 + k] for p in mid], shared=False)
+        ws.append(torch.stack([torch.stack([per[p][1][_lmap(per[p], t)] for t in range(7)]) for p in range(M)], 1))
         if mid:
             ws.append(torch.stack([per[p][1][4:6] for p in mid], 1))  # (2, M1)
         self.shapes = [w.shape for w in ws]
         self.flat = torch.cat([w.reshape(-1) for w in ws]).detach().clone()
         self.grad = torch.zeros_like(self.flat)
-        self.sse = torch.zeros(len(ms), dtype=self.flat.dtype, device=self.flat.device)  # summed squared errors
+        self.sse = torch.zeros(M, dtype=self.flat.dtype, device=dev)  # summed squared errors, by `step`
         self._programs: dict[int, tuple[torch.Tensor, Tape]] = {}
         pv, gv = self._views(self.flat), self._views(self.grad)
         acts = [m.activation for m in self.members]
-        groups = kernel_groups(acts)
-        mid_groups = kernel_groups([acts[p] for p in mid])
+        slopes, gslopes = pv[20] if mid else pv[16], gv[20] if mid else gv[16]  # (7, M)
         self.enc, self.dec, self.mid = [], [], []
         for t in range(8):
             kind = "last" if t == 7 else ("shared" if self.shared else "first") if t == 0 else "hidden"
             layer = _Layer(kind, pv[2 * t], pv[2 * t + 1], gv[2 * t], gv[2 * t + 1])
             if t < 7:
-                layer.groups, layer.prelu = groups
-                layer.slope, layer.gslope = pv[-2 if mid else -1][t].view(-1, 1, 1), gv[-2 if mid else -1][t]
+                layer.groups, layer.prelu = kernel_groups(acts)
+                layer.slope, layer.gslope = slopes[t].view(-1, 1, 1), gslopes[t]
             (self.enc if t < 4 else self.dec).append(layer)
         for k in range(2 if mid else 0):
             layer = _Layer("hidden", pv[16 + 2 * k], pv[17 + 2 * k], gv[16 + 2 * k], gv[17 + 2 * k])
-            layer.groups, layer.prelu = mid_groups
-            layer.slope, layer.gslope = pv[-1][k].view(-1, 1, 1), gv[-1][k]
+            layer.groups, layer.prelu = kernel_groups([acts[p] for p in mid])
+            layer.slope, layer.gslope = pv[21][k].view(-1, 1, 1), gv[21][k]
             self.mid.append(layer)
-
-    @staticmethod
-    def _unstack(st, j) -> tuple[list, torch.Tensor]:
-        """Member j of a stack: per layer W (d_in, d_out) and b (1, d_out); slopes (n_act,)."""
-        m = st.members[j]
-        ws = [(w[j], b[j]) for w, b in zip(st.weights, st.biases)]
-        if m.activation in LEARNED:
-            slopes = st.slopes[:, _rank(st, j)]
-        else:
-            slopes = st.weights[0].new_full((len(ws) - 1,), FIXED_SLOPE.get(m.activation, 0.0))
-        return ws, slopes
-
-    @staticmethod
-    def _block(wb: list, shared: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        W = torch.stack([w for w, _ in wb])  # (M, d_in, d_out)
-        b = torch.stack([b for _, b in wb])  # (M, 1, d_out)
-        if shared:  # stored (d, M, d_out) so that x (B, d) @ W (d, M*d_out) is one matmul
-            return W.transpose(0, 1).reshape(W.shape[1], -1), b.reshape(-1)
-        return W, b
 
     def _views(self, buf: torch.Tensor) -> list[torch.Tensor]:
         out, o = [], 0
@@ -428,6 +408,25 @@ class Fused:
                     if learned:
                         K = torch.tensor([_rank(st, rows[i]) for i in learned], device=dev)
                         st.slopes[l].index_copy_(0, K, L.slope.view(-1)[I[learned]])
+
+
+def _unstack(st: Stack, j: int) -> tuple[list, torch.Tensor]:
+    """Member j of a stack: per layer (W (d_in, d_out), b (1, d_out)); slopes (n_act,), the
+    fixed ones for identity, relu and leakyrelu."""
+    m = st.members[j]
+    ws = [(w[j], b[j]) for w, b in zip(st.weights, st.biases)]
+    if m.activation in LEARNED:
+        return ws, st.slopes[:, _rank(st, j)]
+    return ws, st.weights[0].new_full((len(ws) - 1,), FIXED_SLOPE.get(m.activation, 0.0))
+
+
+def _stacked(wb: list, shared: bool) -> list[torch.Tensor]:
+    """[W (M, d_in, d_out), b (M, 1, d_out)]; shared: [W (d, M*d_out), b (M*d_out,)], so that
+    x (B, d) @ W is the first layer of every member in one matmul."""
+    W, b = torch.stack([w for w, _ in wb]), torch.stack([b for _, b in wb])
+    if shared:
+        return [W.transpose(0, 1).reshape(W.shape[1], -1), b.reshape(-1)]
+    return [W, b]
 
 
 def kernel_key(m: Member) -> tuple:

@@ -7,7 +7,7 @@ trains the same whatever else shares the ensemble.
 How the stacked trainer is fast (figures in benchmarks/README.md): with models this small a
 step's cost is kernel calls and memory passes, not arithmetic. `ensemble.Fused` runs a whole step
 as a fixed tape of ~175 kernels on buffers allocated once; `FlatAdam` updates every parameter with
-5 kernels; on CPU the members are split between forked processes of one core each (threads
+7 kernels; on CPU the members are split between forked processes of one core each (threads
 would serialise on the GIL, and 2 OpenMP threads per kernel wait on each other at every call).
 """
 
@@ -50,7 +50,7 @@ class TrainLog:
 
 class FlatAdam:
     """Adam on one flat tensor, the same arithmetic as torch.optim.Adam's single-tensor path (the
-    one `train_single` runs on CPU), in 5 kernels a step. Building a torch.optim.Adam imports
+    one `train_single` runs on CPU), in 7 kernels a step. Building a torch.optim.Adam imports
     torch._dynamo, seconds of start-up that the grid would pay once per run."""
 
     def __init__(self, param: torch.Tensor, grad: torch.Tensor, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
