@@ -106,8 +106,8 @@ def time_legacy(members, n, device, epochs: int = 2) -> float:
         perm = torch.stack([torch.randperm(n, generator=gen) for _ in seeds]).to(device)
         for sl in batch_slices(n, 256):
             xb = torch.gather(stacked, 1, perm[:, sl, None].expand(-1, -1, stacked.shape[2]))
-            losses = [((st(xb[0] if len(seeds) == 1 else xb[i]) - (xb[0] if len(seeds) == 1 else xb[i])) ** 2).mean((1, 2))
-                      for st, i in zip(ens.stacks, index)]  # fmt: skip
+            xs = [xb[0] if len(seeds) == 1 else xb[i] for i in index]
+            losses = [((st(x) - x) ** 2).mean((1, 2)) for st, x in zip(ens.stacks, xs)]
             opt.zero_grad(set_to_none=True)
             torch.cat(losses).sum().backward()
             opt.step()
@@ -151,7 +151,8 @@ def section_grid(device, args, peak: float) -> None:
     plain = time_plain(members, n, device, args.reps)
     record("grid", "stacked ensemble, s/epoch (default)", epoch, "s", f"median of epochs 2-{args.epochs}")
     record("grid", "stacked ensemble, first epoch", first, "s", "includes building buffers and forking")
-    record("grid", "plain per-model loop, s/epoch (14 models)", plain, "s", f"torch default, {torch.get_num_threads()} threads")
+    threads = torch.get_num_threads()
+    record("grid", "plain per-model loop, s/epoch (14 models)", plain, "s", f"torch default, {threads} threads")
     record("grid", "speed-up vs plain loop", plain / epoch, "x")
     fl = flops_per_sample(members) * n / epoch
     record("grid", "training FLOP/s", fl / 1e9, "GFLOP/s", f"{100 * fl / peak:.1f} % of the matmul peak")
@@ -207,7 +208,8 @@ def section_micro(device, args) -> None:
     block = torch.block_diag(*W)  # (M*50, M*25)
     flat = h.transpose(0, 1).reshape(B, -1)
     record("micro", "layer 50->25, bmm", bench(lambda: torch.bmm(h, W), device) * 1e6, "us")
-    record("micro", "layer 50->25, one block-diagonal matmul", bench(lambda: flat @ block, device) * 1e6, "us", "M x the FLOPs")
+    record("micro", "layer 50->25, one block-diagonal matmul", bench(lambda: flat @ block, device) * 1e6, "us",
+           "M x the FLOPs")  # fmt: skip
     # The step's matmuls alone, one thread: the ceiling of this model's shapes at batch 256.
     torch.set_num_threads(1 if device.type == "cpu" else args.threads)  # as in a training process
     sizes, x = layer_sizes(5), torch.randn(B, 100, device=device)
@@ -223,8 +225,9 @@ def section_micro(device, args) -> None:
         x.T @ z0
 
     t = bench(matmuls, device, 20)
-    record("micro", "one step's matmuls alone (14 members, batch 256)", flops_per_sample(grid_members(14)) * B / t / 1e9,
-           "GFLOP/s", f"{1 if device.type == 'cpu' else args.threads} thread; {t * 1e3:.2f} ms")  # fmt: skip
+    fl = flops_per_sample(grid_members(14)) * B / t
+    record("micro", "one step's matmuls alone (14 members, batch 256)", fl / 1e9, "GFLOP/s",
+           f"{1 if device.type == 'cpu' else args.threads} thread; {t * 1e3:.2f} ms")  # fmt: skip
     p = torch.zeros(190_000, device=device)
     p.grad = torch.randn_like(p)
     for name, opt in (("torch.optim.Adam fused", torch.optim.Adam([p], fused=True)),
@@ -232,8 +235,10 @@ def section_micro(device, args) -> None:
         record("micro", f"Adam step, 190k params, {name}", bench(opt.step, device) * 1e6, "us")
     from sigdenoise.training import FlatAdam
 
-    fa = FlatAdam(p, p.grad, 1e-3)
-    record("micro", "Adam step, 190k params, FlatAdam (default)", bench(fa.step, device) * 1e6, "us")
+    for fused in (False, True):
+        fa = FlatAdam(p, p.grad, 1e-3, fused=fused)
+        record("micro", f"Adam step, 190k params, FlatAdam {'fused kernel (default)' if fused else '7 kernels'}",
+               bench(fa.step, device) * 1e6, "us")  # fmt: skip
     torch.set_num_threads(args.threads)
     cold = subprocess.run([sys.executable, "-c", "import torch,time; t=time.perf_counter(); "
                            "torch.optim.Adam([torch.zeros(1, requires_grad=True)]); print(time.perf_counter()-t)"],
@@ -284,7 +289,8 @@ def section_denoise(device, args) -> None:
     """In-memory Autoencoder.denoise (no CSV files), in a fresh process so that its peak resident
     memory is its own: signals per second and memory."""
     code = (f"import resource,time,torch; from benchmarks.bench import *; d=resolve('{device.type}'); "
-            "x=evaluation.training_set(7, 200_000, SD); m=Autoencoder('tanh', 5).to(d).eval(); "
+            "x=np.concatenate([evaluation.training_set(s, 20_000, SD) for s in range(10)]); "
+            "m=Autoencoder('tanh', 5).to(d).eval(); "
             "rss=int(open('/proc/self/statm').read().split()[1])*os.sysconf('SC_PAGE_SIZE')/2**20; "
             "t=bench(lambda: m.denoise(x), d, 3); cuda=torch.cuda.max_memory_allocated() if d.type=='cuda' else 0; "
             "print(len(x)/t, t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024, rss, cuda/2**20)")  # fmt: skip
@@ -331,7 +337,8 @@ def main() -> None:
     p.add_argument("--compile", action="store_true")
     p.add_argument("--json", default=None, help="where to write the figures (default benchmarks/results/<date>.json)")
     args = p.parse_args()
-    args.epochs, args.reps, args.threads = (3, 1, torch.get_num_threads()) if args.quick else (5, 3, torch.get_num_threads())
+    args.epochs, args.reps = (3, 1) if args.quick else (5, 3)
+    args.threads = torch.get_num_threads()
     device = resolve(args.device)
     cpu = platform.processor() or platform.machine()
     if os.path.exists("/proc/cpuinfo"):

@@ -48,7 +48,9 @@ class Stack(nn.Module):
         latents = {m.latent for m in models}
         if len(latents) != 1:
             raise ValueError("a stack holds members of one latent size")
-        if any(getattr(m, "width", None) or getattr(m, "vae", False) or getattr(m, "output", "linear") != "linear" for m in models):
+        plain = [getattr(m, "width", None) is None and not getattr(m, "vae", False) and getattr(m, "output", "linear") == "linear"
+                 for m in models]  # fmt: skip
+        if not all(plain):
             raise ValueError("a stack holds the study's plain autoencoders (no width, vae or sigmoid output)")
         self.members = [Member(m.latent, m.activation, m.seed) for m in models]
         if self.members != sorted(self.members, key=_sort_key):
@@ -185,7 +187,8 @@ def emit_activation(tape: Tape, z, y, d, tmp, groups: list, slope: torch.Tensor)
             tape += [(torch.gt, (za, 0), {"out": da}), (torch.le, (za, 0), {"out": tmp[a:b]}),
                      (torch.addcmul, (da, tmp[a:b], slope[a:b]), {"out": da}), (torch.mul, (za, da), {"out": ya})]  # fmt: skip
         elif k == "gelu":
-            tape += [(_aten.gelu.out, (za,), {"out": ya}), (_aten.gelu_backward.grad_input, (one[a:b], za), {"grad_input": da})]
+            tape += [(_aten.gelu.out, (za,), {"out": ya}),
+                     (_aten.gelu_backward.grad_input, (one[a:b], za), {"grad_input": da})]  # fmt: skip
         else:
             back = _aten.sigmoid_backward if k == "sigmoid" else _aten.tanh_backward
             tape += [(getattr(torch, k), (za,), {"out": ya}), (back.grad_input, (one[a:b], ya), {"grad_input": da})]
@@ -237,8 +240,10 @@ class Fused:
         if any(len(layers) not in (8, 10) for layers, _ in per):
             raise ValueError("Fused trains the study's autoencoders: 8 layers (latent 5) or 10 (latent 1)")
         M, dev = len(self.members), per[0][1].device
-        self.shared = len(seeds) == 1
+        # One seed among these members: they share each batch, and the first layer is one matmul.
+        self.shared = len({m.seed for m in self.members}) == 1
         self.slot = torch.tensor([seeds.index(m.seed) for m in self.members], device=dev)  # batch of each member
+        self.seed0 = seeds.index(self.members[0].seed)
         mid = self.mid_pos = [p for p, m in enumerate(self.members) if m.latent == 1]
         self.mid_all, self.mid_idx = len(mid) == M, torch.tensor(mid, device=dev, dtype=torch.long)
         # The flat layout: (W, b) of the 8 outer layers, of the 2 middle ones, then the slopes.
@@ -280,15 +285,14 @@ class Fused:
         return out
 
     def step(self, x: torch.Tensor) -> None:
-        """One forward and backward pass on x (B, d) for all members (one seed) or (S, B, d),
-        one batch per seed. Gradients go to `grad`; each member's summed squared error is added
-        to `sse` (M,)."""
+        """One forward and backward pass on x (S, B, d), one batch per seed of `seeds`.
+        Gradients go to `grad`; each member's summed squared error is added to `sse` (M,)."""
         B = x.shape[-2]
         if B not in self._programs:
             self._programs[B] = self._build(B)
         xbuf, tape = self._programs[B]
         if self.shared:
-            xbuf.copy_(x)
+            xbuf.copy_(x[self.seed0])
         else:
             torch.index_select(x, 0, self.slot, out=xbuf)  # (M, B, d): each member its seed's batch
         run(tape)

@@ -6,8 +6,8 @@ trains the same whatever else shares the ensemble.
 
 How the stacked trainer is fast (figures in benchmarks/README.md): with models this small a
 step's cost is kernel calls and memory passes, not arithmetic. `ensemble.Fused` runs a whole step
-as a fixed tape of ~175 kernels on buffers allocated once; `FlatAdam` updates every parameter with
-7 kernels; on CPU the members are split between forked processes of one core each (threads
+as a fixed tape of ~175 kernels on buffers allocated once; `FlatAdam` updates every parameter in
+one fused kernel; on CPU the members are split between forked processes of one core each (threads
 would serialise on the GIL, and 2 OpenMP threads per kernel wait on each other at every call).
 """
 
@@ -49,18 +49,26 @@ class TrainLog:
 
 
 class FlatAdam:
-    """Adam on one flat tensor, the same arithmetic as torch.optim.Adam's single-tensor path (the
-    one `train_single` runs on CPU), in 7 kernels a step. Building a torch.optim.Adam imports
+    """Adam on one flat tensor: aten's fused kernel (one call a step) where PyTorch has it, else
+    the arithmetic of torch.optim.Adam's single-tensor path, which `train_single` runs on CPU
+    (7 kernels; bit-equal to it). Not torch.optim.Adam itself: building one imports
     torch._dynamo, seconds of start-up that the grid would pay once per run."""
 
-    def __init__(self, param: torch.Tensor, grad: torch.Tensor, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
+    def __init__(self, param: torch.Tensor, grad: torch.Tensor, lr: float, betas=(0.9, 0.999), eps: float = 1e-8,
+                 fused: bool | None = None):  # fmt: skip
         self.p, self.g, self.lr, self.betas, self.eps = param, grad, lr, betas, eps
         self.m, self.v, self.den = torch.zeros_like(param), torch.zeros_like(param), torch.empty_like(param)
-        self.t = 0
+        self.t, self.step_t = 0, torch.zeros((), dtype=torch.float32, device=param.device)
+        self.fused = hasattr(torch, "_fused_adam_") and param.device.type in ("cpu", "cuda") if fused is None else fused
 
     def step(self) -> None:
         b1, b2 = self.betas
         self.t += 1
+        if self.fused:  # 2x faster than the 7 kernels below on CPU (benchmarks/README.md)
+            self.step_t.add_(1)
+            torch._fused_adam_([self.p], [self.g], [self.m], [self.v], [], [self.step_t], amsgrad=False, lr=self.lr,
+                               beta1=b1, beta2=b2, weight_decay=0.0, eps=self.eps, maximize=False)  # fmt: skip
+            return
         self.m.lerp_(self.g, 1 - b1)
         self.v.mul_(b2).addcmul_(self.g, self.g, value=1 - b2)
         torch.sqrt(self.v, out=self.den).div_((1 - b2**self.t) ** 0.5).add_(self.eps)
@@ -73,7 +81,7 @@ def _run_epoch(f: Fused, opt: FlatAdam, stacked: torch.Tensor, perm: torch.Tenso
     shuffled = torch.gather(stacked, 1, perm[:, :, None].expand(-1, -1, stacked.shape[2]))  # (S, N, d)
     f.sse.zero_()
     for sl in slices:
-        f.step(shuffled[0, sl] if f.shared else shuffled[:, sl])
+        f.step(shuffled[:, sl])
         opt.step()
     return (f.sse / (stacked.shape[1] * stacked.shape[2])).cpu()
 
@@ -104,8 +112,10 @@ def train_ensemble(
         workers = torch.get_num_threads() if device.type == "cpu" else 1
     if device.type != "cpu" or sys.platform != "linux" or threading.current_thread() is not threading.main_thread():
         workers = 1  # fork is safe only from the main thread, on Linux, before CUDA
+    workers = max(1, min(workers, M))
+    # Round-robin over the kernel order: with one latent or seed per part when that divides.
     order = sorted(range(M), key=lambda i: kernel_key(ensemble.members[i]))
-    parts = [Fused(ensemble, seeds, order[k::workers]) for k in range(min(max(workers, 1), M))]
+    parts = [Fused(ensemble, seeds, order[k::workers]) for k in range(workers)]
     gens = {s: order_generator(s) for s in seeds}
     slices = batch_slices(n, batch_size)
     history = np.zeros((epochs, M))

@@ -11,7 +11,7 @@ from sigdenoise.activations import ACTIVATIONS, apply
 from sigdenoise.ensemble import KERNEL_ORDER, Ensemble, Member, emit_activation, kernel_groups, run
 from sigdenoise.models import Autoencoder
 from sigdenoise.ensemble import Fused
-from sigdenoise.training import train_ensemble, train_single
+from sigdenoise.training import FlatAdam, train_ensemble, train_single
 
 MIXED = ("identity", "relu", "sigmoid", "tanh", "leakyrelu", "prelu", "gelu")
 
@@ -61,7 +61,9 @@ def test_losses_follow_ensemble_members_and_on_epoch_sees_trained_weights():
     members = [Member(k, a, 0) for k in (1, 5) for a in ("gelu", "identity", "prelu")]
     ens = Ensemble.build(members)
     seen = []
-    log = train_ensemble(ens, data((0,)), 2, batch_size=100, on_epoch=lambda e, l: seen.append((e, l.copy(), ens.to_models())))
+    log = train_ensemble(
+        ens, data((0,)), 2, batch_size=100, on_epoch=lambda e, l: seen.append((e, l.copy(), ens.to_models()))
+    )
     assert [e for e, _, _ in seen] == [0, 1]
     assert_allclose(seen[-1][1], log.losses[-1])
     # The models handed to on_epoch after the last epoch are the final ones.
@@ -139,3 +141,24 @@ def test_float32_training_runs_and_decreases_loss():
     log = train_ensemble(ens, x, 4, batch_size=50, lr=3e-3)
     assert log.losses.dtype == np.float64 and np.all(np.isfinite(log.losses))
     assert np.all(log.losses[-1] < log.losses[0])
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_flat_adam_is_torch_adam(fused):
+    """The unfused path is torch.optim.Adam's single-tensor arithmetic to the bit; aten's fused
+    kernel agrees to round-off."""
+    g = torch.Generator().manual_seed(3)
+    p0, grads = torch.randn(50, generator=g), [torch.randn(50, generator=g) for _ in range(20)]
+    ref = p0.clone().requires_grad_(True)
+    opt = torch.optim.Adam([ref], lr=1e-2, foreach=False)
+    p, grad = p0.clone(), torch.empty(50)
+    flat = FlatAdam(p, grad, lr=1e-2, fused=fused)
+    for gr in grads:
+        ref.grad = gr.clone()
+        opt.step()
+        grad.copy_(gr)
+        flat.step()
+    if fused:
+        assert_allclose(p.numpy(), ref.detach().numpy(), rtol=1e-14, atol=1e-15)
+    else:
+        assert torch.equal(p, ref.detach())
