@@ -46,7 +46,7 @@ def training_set(seed: int, n: int, sd: float) -> np.ndarray:
 
 def eval_sets(seed: int, n_test: int, sd: float, probe_copies: int = 10) -> list[EvalSet]:
     """The probe (copies of sin(t)) and the held-out test set of one seed."""
-    clean_probe = np.tile(np.sin(signals.time_axis()), (probe_copies, 1))
+    clean_probe = signals.probe_clean(probe_copies)
     probe = EvalSet("probe", clean_probe, rng(seed, PROBE_NOISE).standard_normal(clean_probe.shape))
     x, family, _ = signals.generate(n_test, rng(seed, TEST), sd)
     test = EvalSet("test", x, rng(seed, TEST_NOISE).standard_normal(x.shape), family)

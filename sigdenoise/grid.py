@@ -191,7 +191,7 @@ def run(settings: GridSettings, folder: RunFolder, device: torch.device, on_even
         levels = [m.train_noise] if m.variant == "denoising" and settings.train_noise_kind == "gaussian" else None
         ae_rows += record(model, base, m.seed, levels)
     add(ae_rows)
-    folder.write_probe(probe_table(probe_rows, sets[settings.seeds[0]][0], settings))
+    folder.write_probe(probe_table(probe_rows, sets[settings.seeds[0]][0]))
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 
@@ -207,13 +207,13 @@ def write_outputs(results: pd.DataFrame, folder: RunFolder, settings: GridSettin
         figures.training_curves(pd.read_csv(loss_path), folder.figures / "training_loss.png", footer)
 
 
-def probe_table(entries: list[dict], probe: evaluation.EvalSet, settings: GridSettings) -> pd.DataFrame:
+def probe_table(entries: list[dict], probe: evaluation.EvalSet) -> pd.DataFrame:
     """Long table of probe curves for the figures: one row per (model, latent, noise, copy, t).
 
     `model` is noisy/svd/ae as in results.csv; the noisy rows' `latent` is empty. The clean
     signal is sin(t) and is not stored.
     """
-    t = np.arange(probe.clean.shape[1]) / 10
+    t = signals.time_axis(probe.clean.shape[1])
     frames = []
     for e in entries:
         recon = e["recon"]  # (copies, 100)

@@ -45,12 +45,17 @@ def add_gaussian(x: np.ndarray, level: float, rng: np.random.Generator) -> np.nd
     return x + level * rng.standard_normal(x.shape)
 
 
+def probe_clean(copies: int = 10) -> np.ndarray:
+    """sin(t) repeated: the clean side of the study's probe, (copies, 100)."""
+    return np.tile(np.sin(time_axis()), (copies, 1))
+
+
 def probe(level: float, rng: np.random.Generator, copies: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """The study's probe: `copies` noisy versions of sin(t).
 
     Returns clean (copies, 100) — sin(t) repeated — and noisy (copies, 100).
     """
-    clean = np.tile(np.sin(time_axis()), (copies, 1))
+    clean = probe_clean(copies)
     return clean, add_gaussian(clean, level, rng)
 
 
