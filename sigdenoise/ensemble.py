@@ -14,6 +14,7 @@ number of members.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -260,6 +261,8 @@ class Fused:
         self.grad = torch.zeros_like(self.flat)
         self.sse = torch.zeros(M, dtype=self.flat.dtype, device=dev)  # summed squared errors, by `step`
         self._programs: dict[int, tuple[torch.Tensor, Tape]] = {}
+        self._compiled: dict[int, object] = {}  # batch size -> compiled step (see `compile`)
+        self._compiled_ok: set[int] = set()  # batch sizes whose compiled step has run
         pv, gv = self._views(self.flat), self._views(self.grad)
         acts = [m.activation for m in self.members]
         slopes, gslopes = pv[20] if mid else pv[16], gv[20] if mid else gv[16]  # (7, M)
@@ -284,10 +287,26 @@ class Fused:
             o += shape.numel()
         return out
 
-    def step(self, x: torch.Tensor) -> None:
-        """One forward and backward pass on x (S, B, d), one batch per seed of `seeds`.
-        Gradients go to `grad`; each member's summed squared error is added to `sse` (M,)."""
+    def step(self, x: torch.Tensor) -> torch.Tensor:
+        """One forward and backward pass on x (S, B, d), one batch per seed of `seeds`. Returns
+        the gradient (P,) in `flat`'s layout: `grad` itself, or the compiled step's own output;
+        each member's summed squared error is added to `sse` (M,)."""
         B = x.shape[-2]
+        compiled = self._compiled.get(B)
+        if compiled is not None:
+            # The shared seed's batch goes in as it is, a view: copying it costs more than it saves.
+            xin = x[self.seed0] if self.shared else torch.index_select(x, 0, self.slot)
+            try:
+                grad, sse = compiled(self.flat, xin)
+            except Exception as e:  # compiling failed (it happens on the first call): keep the tape
+                if B in self._compiled_ok:
+                    raise
+                warnings.warn(f"torch.compile of the training step failed, training uncompiled: {e}", stacklevel=2)
+                del self._compiled[B]
+                return self.step(x)
+            self._compiled_ok.add(B)
+            self.sse.add_(sse)
+            return grad
         if B not in self._programs:
             self._programs[B] = self._build(B)
         xbuf, tape = self._programs[B]
@@ -296,6 +315,20 @@ class Fused:
         else:
             torch.index_select(x, 0, self.slot, out=xbuf)  # (M, B, d): each member its seed's batch
         run(tape)
+        return self.grad
+
+    def compile(self, batch_size: int) -> None:
+        """Run steps of this batch size through torch.compile's form of the step (fused_step);
+        the other sizes (a short last batch) keep the tape. Compiles on the first such step:
+        seconds, which a long training repays (benchmarks/README.md)."""
+        from sigdenoise.fused_step import make_step
+
+        # The step reads only its two tensors and constants fixed at make_step, so the tensors'
+        # guards (shape, strides, dtype) are all that can change; the ~670 others on those
+        # constants cost 50 us a call.
+        # cpp_wrapper: the compiled step's driver in C++ too, not ~300 Python calls (5 % a step).
+        options = {"guard_filter_fn": torch.compiler.keep_tensor_guards_unsafe, "cpp_wrapper": True}
+        self._compiled[batch_size] = torch.compile(make_step(self), fullgraph=True, dynamic=False, options=options)
 
     def _build(self, B: int) -> tuple[torch.Tensor, Tape]:
         """The step for batch size B as a tape of kernels on buffers allocated once: no

@@ -61,28 +61,44 @@ class FlatAdam:
         self.t, self.step_t = 0, torch.zeros((), dtype=torch.float32, device=param.device)
         self.fused = hasattr(torch, "_fused_adam_") and param.device.type in ("cpu", "cuda") if fused is None else fused
 
-    def step(self) -> None:
+    def step(self, grad: torch.Tensor | None = None) -> None:
+        """One Adam step with `grad` (P,), default the tensor given at construction."""
+        g = self.g if grad is None else grad
         b1, b2 = self.betas
         self.t += 1
         if self.fused:  # 2x faster than the 7 kernels below on CPU (benchmarks/README.md)
             self.step_t.add_(1)
-            torch._fused_adam_([self.p], [self.g], [self.m], [self.v], [], [self.step_t], amsgrad=False, lr=self.lr,
+            torch._fused_adam_([self.p], [g], [self.m], [self.v], [], [self.step_t], amsgrad=False, lr=self.lr,
                                beta1=b1, beta2=b2, weight_decay=0.0, eps=self.eps, maximize=False)  # fmt: skip
             return
-        self.m.lerp_(self.g, 1 - b1)
-        self.v.mul_(b2).addcmul_(self.g, self.g, value=1 - b2)
+        self.m.lerp_(g, 1 - b1)
+        self.v.mul_(b2).addcmul_(g, g, value=1 - b2)
         torch.sqrt(self.v, out=self.den).div_((1 - b2**self.t) ** 0.5).add_(self.eps)
         self.p.addcdiv_(self.m, self.den, value=-self.lr / (1 - b1**self.t))
 
 
+# A cold compile of the step takes ~10-20 s on 2 cores (a few with inductor's disk cache warm) and
+# saves ~1 ms a step per process (benchmarks/README.md): compile trainings of at least this many steps.
+COMPILE_MIN_STEPS = 10_000
+
+
+def worth_compiling(device: torch.device, steps: int) -> bool:
+    """Whether compiling the step repays itself: on CPU (the GPU path is the tape, untested
+    compiled), for trainings of COMPILE_MIN_STEPS steps or more."""
+    return device.type == "cpu" and steps >= COMPILE_MIN_STEPS
+
+
 def _run_epoch(f: Fused, opt: FlatAdam, stacked: torch.Tensor, perm: torch.Tensor, slices: list[slice]) -> torch.Tensor:
     """One epoch of one part; returns its members' mean squared errors (M_part,) on the CPU."""
-    # Shuffle once per epoch so that every batch is a contiguous slice, not a gather.
-    shuffled = torch.gather(stacked, 1, perm[:, :, None].expand(-1, -1, stacked.shape[2]))  # (S, N, d)
     f.sse.zero_()
-    for sl in slices:
-        f.step(shuffled[:, sl])
-        opt.step()
+    if stacked.shape[0] == 1:  # one seed: gather each batch, a pass over 100 kB, not the 8 MB set
+        data, order = stacked[0], perm[0]
+        for sl in slices:
+            opt.step(f.step(data.index_select(0, order[sl])[None]))
+    else:  # shuffle once per epoch so that every batch is a slice of all seeds at once
+        shuffled = torch.gather(stacked, 1, perm[:, :, None].expand(-1, -1, stacked.shape[2]))  # (S, N, d)
+        for sl in slices:
+            opt.step(f.step(shuffled[:, sl]))
     return (f.sse / (stacked.shape[1] * stacked.shape[2])).cpu()
 
 
@@ -95,6 +111,7 @@ def train_ensemble(
     on_epoch: Callable[[int, np.ndarray], None] | None = None,
     *,
     workers: int | None = None,
+    compile: bool | None = None,
 ) -> TrainLog:
     """Train every member at once.
 
@@ -104,6 +121,9 @@ def train_ensemble(
     workers: on CPU the members are split round-robin into this many parts, each trained by a
     forked process on one core (default: torch's thread count, at most M; 1 trains in this
     process). Members never interact, so the split changes nothing but the time.
+    compile: run full batches through the torch.compile'd step (`Fused.compile`); default: on CPU
+    when the training is long enough to repay compiling (`worth_compiling`). If compiling fails
+    (no C++ compiler, say), the step falls back to the tape with a warning.
     """
     seeds = sorted(data)
     stacked = torch.stack([data[s] for s in seeds]).to(next(ensemble.parameters()).dtype)  # (S, N, d)
@@ -118,6 +138,11 @@ def train_ensemble(
     parts = [Fused(ensemble, seeds, order[k::workers]) for k in range(workers)]
     gens = {s: order_generator(s) for s in seeds}
     slices = batch_slices(n, batch_size)
+    if compile is None:
+        compile = worth_compiling(device, epochs * len(slices))
+    if compile:
+        for f in parts:
+            f.compile(batch_size)
     history = np.zeros((epochs, M))
 
     def perms() -> torch.Tensor:
@@ -142,22 +167,29 @@ def train_ensemble(
 
 
 def _train_forked(parts, stacked, perms, slices, lr, epochs, history, finish) -> None:
-    """Each part in a forked process of one thread; parameters and losses in shared memory. After
-    each epoch every part reports and waits until the parent has read the epoch (write_back,
-    on_epoch); a part that fails or dies stops the training with its error."""
+    """Each part in a forked process of one thread. After each epoch a part puts its parameters
+    in one of two shared snapshots (by epoch parity) and its losses in shared memory, reports,
+    and goes on; it waits only before reusing a snapshot the parent has not read yet, so the
+    parent's write_back and on_epoch overlap the next epoch instead of stalling it. A part that
+    fails or dies stops the training with its error."""
     ctx = mp.get_context("fork")
-    for f in parts:
-        f.flat.share_memory_()
+    snaps = [[torch.empty_like(f.flat).share_memory_() for _ in range(2)] for f in parts]
     losses = torch.zeros(history.shape, dtype=torch.float64).share_memory_()
 
-    def work(f: Fused, conn) -> None:
+    def work(f: Fused, snap: list[torch.Tensor], conn) -> None:
         try:
             torch.set_num_threads(1)  # the parent's OpenMP pool does not survive a fork; never use one
+            if f._compiled:
+                import torch._inductor.config as inductor
+
+                inductor.compile_threads = 1  # compile here, on this process's core, not in a pool
             opt = FlatAdam(f.flat, f.grad, lr)
             for epoch in range(epochs):
                 losses[epoch, f.order] = _run_epoch(f, opt, stacked, perms(), slices).double()
+                if epoch >= 2:
+                    conn.recv()  # the parent has read epoch - 2, whose snapshot this overwrites
+                snap[epoch % 2].copy_(f.flat)
                 conn.send(None)
-                conn.recv()
         except BaseException:
             try:
                 conn.send(traceback.format_exc())
@@ -167,7 +199,7 @@ def _train_forked(parts, stacked, perms, slices, lr, epochs, history, finish) ->
             os._exit(0)  # skip the atexit handlers and buffers inherited from the parent
 
     pipes = [ctx.Pipe() for _ in parts]
-    procs = [ctx.Process(target=work, args=(f, child), daemon=True) for f, (_, child) in zip(parts, pipes)]
+    procs = [ctx.Process(target=work, args=(f, sn, child), daemon=True) for f, sn, (_, child) in zip(parts, snaps, pipes)]
     for p, (_, child) in zip(procs, pipes):
         p.start()
         child.close()
@@ -183,10 +215,13 @@ def _train_forked(parts, stacked, perms, slices, lr, epochs, history, finish) ->
                 if msg is not None:
                     p.join(timeout=1)
                     raise RuntimeError(f"a training process failed (exit code {p.exitcode}):\n{msg}")
+            for f, sn in zip(parts, snaps):
+                f.flat.copy_(sn[epoch % 2])
             history[epoch] = losses[epoch].numpy()
             finish(epoch)
-            for conn, _ in pipes:
-                conn.send(None)
+            if epoch < epochs - 2:  # a part waits for this before its epoch + 2 snapshot
+                for conn, _ in pipes:
+                    conn.send(None)
         done = True
     finally:
         for p, (conn, _) in zip(procs, pipes):

@@ -1,6 +1,8 @@
 """The stacked trainer against the plain one-model loop: each member must train exactly as it would
 alone (same initial weights, same batches, same Adam), whatever shares its ensemble."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -8,10 +10,9 @@ import torch.nn.functional as F
 from numpy.testing import assert_allclose
 
 from sigdenoise.activations import ACTIVATIONS, apply
-from sigdenoise.ensemble import KERNEL_ORDER, Ensemble, Member, emit_activation, kernel_groups, run
+from sigdenoise.ensemble import KERNEL_ORDER, Ensemble, Fused, Member, emit_activation, kernel_groups, run
 from sigdenoise.models import Autoencoder
-from sigdenoise.ensemble import Fused
-from sigdenoise.training import FlatAdam, train_ensemble, train_single
+from sigdenoise.training import COMPILE_MIN_STEPS, FlatAdam, train_ensemble, train_single, worth_compiling
 
 MIXED = ("identity", "relu", "sigmoid", "tanh", "leakyrelu", "prelu", "gelu")
 
@@ -55,6 +56,64 @@ def test_each_member_trains_as_alone_in_float64(acts, latents, seeds, workers):
     for m, model in trained.items():
         if m.activation == "prelu":
             assert not torch.allclose(model.slopes, torch.full_like(model.slopes, 0.25))
+
+
+def _assert_trains_as_alone(ens, log, x, epochs, batch_size, lr):
+    trained = dict(zip(ens.members, ens.to_models()))
+    for i, m in enumerate(ens.members):
+        lone = Autoencoder(m.activation, m.latent, m.seed)
+        ref = train_single(lone, x[m.seed], epochs=epochs, batch_size=batch_size, lr=lr)
+        assert_allclose(log.losses[:, i], ref.losses[:, 0], rtol=1e-12, err_msg=m.name)
+        for p, q in zip(trained[m].parameters(), lone.parameters()):
+            assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=m.name)
+
+
+@pytest.mark.parametrize(
+    "acts, latents, seeds",
+    [
+        (MIXED, (1, 5), (3,)),  # one seed: the shared first layer; latent 1's middle on a subset
+        (("prelu", "gelu"), (1, 5), (0, 1)),  # two seeds: per-member inputs
+    ],
+)
+def test_compiled_step_trains_as_alone_in_float64(acts, latents, seeds):
+    """torch.compile's form of the step (fused_step) for full batches, the tape for the short
+    last one (200 = 3 x 64 + 8): both must train each member as train_single does."""
+    members = [Member(k, a, s) for k in latents for a in acts for s in seeds]
+    x = data(seeds)
+    ens = Ensemble.build(members)
+    with warnings.catch_warnings():
+        # A compile failure falls back with a warning: fail instead.
+        warnings.filterwarnings("error", message="torch.compile of the training step failed")
+        log = train_ensemble(ens, x, epochs=3, batch_size=64, lr=1e-2, workers=1, compile=True)
+    _assert_trains_as_alone(ens, log, x, 3, 64, 1e-2)
+
+
+def test_a_failed_compile_falls_back_to_the_tape_with_a_warning(monkeypatch):
+    def broken(fn, **kw):
+        def call(*a):
+            raise RuntimeError("no C++ compiler")
+
+        return call
+
+    members = [Member(k, a, 0) for k in (1, 5) for a in ("relu", "tanh")]
+    x = data((0,))
+    plain = Ensemble.build(members)
+    ref = train_ensemble(plain, x, epochs=2, batch_size=64, workers=1, compile=False)
+    monkeypatch.setattr(torch, "compile", broken)
+    ens = Ensemble.build(members)
+    with pytest.warns(UserWarning, match="no C\\+\\+ compiler"):
+        log = train_ensemble(ens, x, epochs=2, batch_size=64, workers=1, compile=True)
+    assert np.array_equal(log.losses, ref.losses)
+    for p, q in zip(ens.parameters(), plain.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_compiling_is_chosen_for_long_cpu_trainings_only():
+    cpu = torch.device("cpu")
+    assert worth_compiling(cpu, COMPILE_MIN_STEPS) and not worth_compiling(cpu, COMPILE_MIN_STEPS - 1)
+    assert not worth_compiling(torch.device("meta"), 10**9)  # only CPU is measured (benchmarks/README.md)
+    # The default grid, 300 epochs of 20,000 signals in batches of 256, compiles; tests' trainings do not.
+    assert worth_compiling(cpu, 300 * 79) and not worth_compiling(cpu, 3 * 4)
 
 
 def test_losses_follow_ensemble_members_and_on_epoch_sees_trained_weights():
@@ -153,11 +212,14 @@ def test_flat_adam_is_torch_adam(fused):
     opt = torch.optim.Adam([ref], lr=1e-2, foreach=False)
     p, grad = p0.clone(), torch.empty(50)
     flat = FlatAdam(p, grad, lr=1e-2, fused=fused)
-    for gr in grads:
+    for i, gr in enumerate(grads):
         ref.grad = gr.clone()
         opt.step()
-        grad.copy_(gr)
-        flat.step()
+        if i % 2:  # the gradient tensor given at construction, or one passed to the step
+            grad.copy_(gr)
+            flat.step()
+        else:
+            flat.step(gr.clone())
     if fused:
         assert_allclose(p.numpy(), ref.detach().numpy(), rtol=1e-14, atol=1e-15)
     else:
