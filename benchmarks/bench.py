@@ -3,7 +3,7 @@ reference it is a ratio of, measured in the same run on the same machine.
 
     python benchmarks/bench.py                   # everything, ~15 min on 2 busy CPU cores
     python benchmarks/bench.py --quick           # fewer epochs and repeats, ~4 min
-    python benchmarks/bench.py --only grid,peak  # some sections: peak grid members sizes batch micro denoise
+    python benchmarks/bench.py --only grid,peak  # some: peak grid members sizes batch micro denoise command
     python benchmarks/bench.py --compile         # adds torch.compile (minutes of compiling)
 
 Prints Markdown tables and writes every figure with the machine, command and date to --json.
@@ -67,14 +67,16 @@ def datasets(members, n, device) -> dict[int, torch.Tensor]:
 
 
 def time_ensemble(members, n, epochs, device, **kw) -> tuple[float, float, Ensemble, np.ndarray]:
-    """(first epoch s, median later epoch s, trained ensemble, losses): the first epoch carries
-    the start-up (buffers, forks), reported apart."""
+    """(first epoch s, mean later epoch s, trained ensemble, losses): the first epoch carries
+    the start-up (buffers, forks, compiling), reported apart. A mean, not a median: the worker
+    processes run ahead of on_epoch, so single epochs' stamps are uneven."""
     data = datasets(members, n, device)
     ens = Ensemble.build(members).to(device)
     stamps = [time.perf_counter()]
     log = train_ensemble(ens, data, epochs, on_epoch=lambda e, l: stamps.append(time.perf_counter()), **kw)
-    d = np.diff(stamps)
-    return d[0], float(np.median(d[1:])) if len(d) > 1 else d[0], ens, log.losses
+    first = stamps[1] - stamps[0]
+    later = (stamps[-1] - stamps[1]) / (epochs - 1) if epochs > 1 else first
+    return first, later, ens, log.losses
 
 
 def time_plain(members, n, device, reps: int) -> float:
@@ -135,52 +137,96 @@ def matmul_peak(device, threads: int | None = None, n: int = 4096, reps: int = 5
 
 
 def section_peak(device, args) -> float:
-    peak = matmul_peak(device, n=8192 if device.type == "cuda" else 4096)
-    record("peak", "float32 matmul, default threads", peak / 1e9, "GFLOP/s", f"{torch.get_num_threads()} threads")
+    """The device's matmul peak: the best of three large square sizes (median of 5 each), so
+    that a slow moment at one size does not lower the bar."""
+    sizes = (4096, 8192, 16384) if device.type == "cuda" else (2048, 4096, 8192)
+    rates = {n: matmul_peak(device, n=n) for n in sizes}
+    peak = max(rates.values())
+    record("peak", "float32 matmul peak, default threads", peak / 1e9, "GFLOP/s",
+           f"{torch.get_num_threads()} threads; best of " + ", ".join(f"{n}²: {r / 1e9:.0f}" for n, r in rates.items()))  # fmt: skip
     if device.type == "cpu":
         one = matmul_peak(device, threads=1)
-        record("peak", "float32 matmul, 1 thread", one / 1e9, "GFLOP/s",
+        record("peak", "float32 matmul, 1 thread, 4096²", one / 1e9, "GFLOP/s",
                "a 2-thread figure under 1.6x this one means another job held a core")  # fmt: skip
     return peak
+
+
+PLAIN: dict[str, float] = {}  # the plain loop's s/epoch, for the command section's ratio
 
 
 def section_grid(device, args, peak: float) -> None:
     """The full grid (14 members, 20,000 signals, batch 256, lr 1e-3): stacked vs plain loop."""
     members, n = grid_members(14), 20_000
-    first, epoch, _, _ = time_ensemble(members, n, args.epochs, device)
+    fl_epoch = flops_per_sample(members) * n
+    # The default trainer of a 300-epoch grid: the compiled step (its first epoch compiles).
+    first, epoch, _, _ = time_ensemble(members, n, 2 * args.epochs, device, compile=True)
+    _, tape, _, _ = time_ensemble(members, n, args.epochs, device, compile=False)
     plain = time_plain(members, n, device, args.reps)
-    record("grid", "stacked ensemble, s/epoch (default)", epoch, "s", f"median of epochs 2-{args.epochs}")
-    record("grid", "stacked ensemble, first epoch", first, "s", "includes building buffers and forking")
+    PLAIN["default"] = plain
+    record("grid", "stacked ensemble, compiled step, s/epoch (the grid's default)", epoch, "s",
+           f"mean of epochs 2-{2 * args.epochs}")  # fmt: skip
+    record("grid", "its first epoch: compiling (inductor cache as found) and forking", first, "s")
+    record("grid", "stacked ensemble, tape (uncompiled), s/epoch", tape, "s", f"mean of epochs 2-{args.epochs}")
     threads = torch.get_num_threads()
     record("grid", "plain per-model loop, s/epoch (14 models)", plain, "s", f"torch default, {threads} threads")
-    record("grid", "speed-up vs plain loop", plain / epoch, "x")
-    fl = flops_per_sample(members) * n / epoch
-    record("grid", "training FLOP/s", fl / 1e9, "GFLOP/s", f"{100 * fl / peak:.1f} % of the matmul peak")
+    record("grid", "speed-up vs plain loop, compiled / tape", plain / epoch, "x", f"tape {plain / tape:.2f}x")
+    for name, t in (("compiled", epoch), ("tape", tape)):
+        record("grid", f"training FLOP/s, {name}", fl_epoch / t / 1e9, "GFLOP/s",
+               f"{100 * fl_epoch / t / peak:.1f} % of the matmul peak")  # fmt: skip
     if device.type == "cpu":
         torch.set_num_threads(1)
         plain1 = time_plain(members, n, device, args.reps)
-        _, one, _, _ = time_ensemble(members, n, args.epochs, device, workers=1)
+        PLAIN["1 thread"] = plain1
+        _, one, _, _ = time_ensemble(members, n, args.epochs, device, workers=1, compile=False)
         torch.set_num_threads(2)
-        _, omp, _, _ = time_ensemble(members, n, args.epochs, device, workers=1)
+        _, omp, _, _ = time_ensemble(members, n, args.epochs, device, workers=1, compile=False)
         torch.set_num_threads(args.threads)
         record("grid", "plain per-model loop, 1 thread, s/epoch", plain1, "s", f"speed-up {plain1 / epoch:.2f}x")
-        record("grid", "stacked, 1 process 1 thread, s/epoch", one, "s", "workers=1")
-        record("grid", "stacked, 1 process 2 OpenMP threads, s/epoch", omp, "s", "workers=1, set_num_threads(2)")
+        record("grid", "tape, 1 process 1 thread, s/epoch", one, "s", "workers=1")
+        record("grid", "tape, 1 process 2 OpenMP threads, s/epoch", omp, "s", "workers=1, set_num_threads(2)")
     record("grid", "stacked, before issue 5 (autograd), s/epoch", time_legacy(members, n, device), "s")
     record("grid", "peak resident memory so far", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "MiB")
+
+
+def section_command(device, args) -> None:
+    """The whole `sigdenoise grid` command (14 trainings of DEFAULT_EPOCHS, evaluation, figures)
+    against the plain loop's training alone for the same trainings; with inductor's disk cache
+    as this run left it (warm) and empty (a fresh machine's first run)."""
+    import tempfile
+
+    plain = PLAIN.get("1 thread") or PLAIN.get("default")
+    if plain is None:
+        plain = time_plain(grid_members(14), 20_000, device, 1)
+    plain_total = plain * DEFAULT_EPOCHS
+    epochs = DEFAULT_EPOCHS if not args.quick else 20
+    for cache in ("warm", "cold"):
+        with tempfile.TemporaryDirectory() as tmp:
+            env = dict(os.environ)
+            if cache == "cold":
+                env["TORCHINDUCTOR_CACHE_DIR"] = os.path.join(tmp, "inductor")
+            cmd = [sys.executable, "-m", "sigdenoise", "grid", "--out", os.path.join(tmp, "run"), "--epochs", str(epochs),
+                   "--device", device.type]  # fmt: skip
+            t0 = time.perf_counter()
+            subprocess.run(cmd, check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            total = time.perf_counter() - t0
+        scaled = plain * epochs
+        record("command", f"sigdenoise grid, {epochs} epochs, inductor cache {cache}", total, "s",
+               f"{scaled / total:.1f}x the plain loop's training alone ({scaled:.0f} s)")  # fmt: skip
+    record("command", f"plain loop's training alone, {DEFAULT_EPOCHS} epochs (s/epoch x epochs)", plain_total, "s",
+           "its best thread setting" if "1 thread" in PLAIN else "torch default threads")  # fmt: skip
 
 
 def section_members(device, args) -> None:
     for m in (7, 14, 28, 56, 112):
         members = grid_members(m)
-        _, epoch, _, _ = time_ensemble(members, 20_000, args.epochs, device)
-        record("members", f"{m} members, s/epoch", epoch, "s", f"{1e3 * epoch / m:.1f} ms per member-epoch")
+        _, epoch, _, _ = time_ensemble(members, 20_000, args.epochs, device, compile=False)
+        record("members", f"{m} members, tape, s/epoch", epoch, "s", f"{1e3 * epoch / m:.1f} ms per member-epoch")
 
 
 def section_sizes(device, args) -> None:
     for n in (5_000, 10_000, 20_000, 40_000, 80_000):
-        _, epoch, _, _ = time_ensemble(grid_members(14), n, args.epochs, device)
-        record("sizes", f"N = {n:,}, s/epoch", epoch, "s", f"{1e6 * epoch / n:.1f} us per signal")
+        _, epoch, _, _ = time_ensemble(grid_members(14), n, args.epochs, device, compile=False)
+        record("sizes", f"N = {n:,}, tape, s/epoch", epoch, "s", f"{1e6 * epoch / n:.1f} us per signal")
 
 
 def section_batch(device, args) -> None:
@@ -192,7 +238,7 @@ def section_batch(device, args) -> None:
         data = datasets(members, 20_000, device)
         ens = Ensemble.build(members).to(device)
         t0 = time.perf_counter()
-        log = train_ensemble(ens, data, epochs, batch, lr)
+        log = train_ensemble(ens, data, epochs, batch, lr, compile=False)  # like for like: the tape
         total = time.perf_counter() - t0
         mse = np.array([np.mean((m.cpu().eval().denoise(test) - test) ** 2) for m in ens.to_models()])
         ref = mse if ref is None else ref
@@ -326,7 +372,8 @@ def section_compile(device, args) -> None:
 
 
 SECTIONS = {"peak": None, "grid": section_grid, "members": section_members, "sizes": section_sizes,
-            "batch": section_batch, "micro": section_micro, "denoise": section_denoise}  # fmt: skip
+            "batch": section_batch, "micro": section_micro, "denoise": section_denoise,
+            "command": section_command}  # fmt: skip
 
 
 def main() -> None:
