@@ -9,7 +9,8 @@ parameters, so summing the members' losses gives each member exactly its lone gr
 `Fused` is the training form of a whole ensemble (benchmarks/README.md measures why): one flat
 parameter tensor, both latents in one pass, activations grouped by kernel, and a hand-written
 backward pass recorded once as a tape of ~175 kernels on buffers allocated once, whatever the
-number of members.
+number of members; `Fused.compile` swaps the tape for fused_step's torch.compile'd form of the
+same step for one batch size.
 """
 
 from __future__ import annotations

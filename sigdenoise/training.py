@@ -6,9 +6,11 @@ trains the same whatever else shares the ensemble.
 
 How the stacked trainer is fast (figures in benchmarks/README.md): with models this small a
 step's cost is kernel calls and memory passes, not arithmetic. `ensemble.Fused` runs a whole step
-as a fixed tape of ~175 kernels on buffers allocated once; `FlatAdam` updates every parameter in
-one fused kernel; on CPU the members are split between forked processes of one core each (threads
-would serialise on the GIL, and 2 OpenMP threads per kernel wait on each other at every call).
+as a fixed tape of ~175 kernels on buffers allocated once, or, for long trainings on CPU, as one
+torch.compile'd function (`fused_step`) that fuses everything between the matmuls; `FlatAdam`
+updates every parameter in one fused kernel; on CPU the members are split between forked
+processes of one core each (threads would serialise on the GIL, and 2 OpenMP threads per kernel
+wait on each other at every call).
 """
 
 from __future__ import annotations
