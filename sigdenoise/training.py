@@ -96,7 +96,9 @@ def _run_epoch(f: Fused, opt: FlatAdam, stacked: torch.Tensor, perm: torch.Tenso
     if stacked.shape[0] == 1:  # one seed: gather each batch, a pass over 100 kB, not the 8 MB set
         data, order = stacked[0], perm[0]
         for sl in slices:
-            opt.step(f.step(data.index_select(0, order[sl])[None]))
+            # Transposed once here, so that the compiled step, feature-major, reads x without a
+            # transpose per member: (1, B, d) as a view of a (d, B) batch.
+            opt.step(f.step(data.index_select(0, order[sl]).T.contiguous().T[None]))
     else:  # shuffle once per epoch so that every batch is a slice of all seeds at once
         shuffled = torch.gather(stacked, 1, perm[:, :, None].expand(-1, -1, stacked.shape[2]))  # (S, N, d)
         for sl in slices:
