@@ -324,11 +324,14 @@ class Fused:
         seconds, which a long training repays (benchmarks/README.md)."""
         from sigdenoise.fused_step import make_step
 
+        # cpp_wrapper: the compiled step's driver in C++ too, not ~300 Python calls (5 % a step).
+        options: dict = {"cpp_wrapper": True}
         # The step reads only its two tensors and constants fixed at make_step, so the tensors'
         # guards (shape, strides, dtype) are all that can change; the ~670 others on those
-        # constants cost 50 us a call.
-        # cpp_wrapper: the compiled step's driver in C++ too, not ~300 Python calls (5 % a step).
-        options = {"guard_filter_fn": torch.compiler.keep_tensor_guards_unsafe, "cpp_wrapper": True}
+        # constants cost 50 us a call. (Older torch has no filter and checks them all.)
+        keep = getattr(torch.compiler, "keep_tensor_guards_unsafe", None)
+        if keep is not None:
+            options["guard_filter_fn"] = keep
         self._compiled[batch_size] = torch.compile(make_step(self), fullgraph=True, dynamic=False, options=options)
 
     def _build(self, B: int) -> tuple[torch.Tensor, Tape]:
