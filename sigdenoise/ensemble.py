@@ -302,7 +302,8 @@ class Fused:
             except Exception as e:  # compiling failed (it happens on the first call): keep the tape
                 if B in self._compiled_ok:
                     raise
-                warnings.warn(f"torch.compile of the training step failed, training uncompiled: {e}", stacklevel=2)
+                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                warnings.warn(f"torch.compile of the training step failed, training uncompiled: {first}", stacklevel=2)
                 del self._compiled[B]
                 return self.step(x)
             self._compiled_ok.add(B)
