@@ -150,6 +150,10 @@ def make_step(f) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, t
         scale = 2.0 / (x.shape[-2] * x.shape[-1])
         return torch.cat(parts) * scale, sse
 
+    # dynamo caches compiled graphs per code object, and every make_step's `step` shares one; with
+    # only the tensors' guards kept (Fused.compile), a second ensemble of the same shapes would
+    # run the first one's graph. A code object of its own gives each step its own cache.
+    step.__code__ = step.__code__.replace()
     return step
 
 

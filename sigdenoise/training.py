@@ -225,7 +225,10 @@ def _train_forked(parts, stacked, perms, slices, lr, epochs, history, finish) ->
             finish(epoch)
             if epoch < epochs - 2:  # a part waits for this before its epoch + 2 snapshot
                 for conn, _ in pipes:
-                    conn.send(None)
+                    try:
+                        conn.send(None)
+                    except OSError:
+                        pass  # the part has failed since: the next epoch's wait reports its error
         done = True
     finally:
         for p, (conn, _) in zip(procs, pipes):

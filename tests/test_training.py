@@ -1,6 +1,7 @@
 """The stacked trainer against the plain one-model loop: each member must train exactly as it would
 alone (same initial weights, same batches, same Adam), whatever shares its ensemble."""
 
+import time
 import warnings
 
 import numpy as np
@@ -69,13 +70,14 @@ def _assert_trains_as_alone(ens, log, x, epochs, batch_size, lr):
 
 
 @pytest.mark.parametrize(
-    "acts, latents, seeds",
+    "acts, latents, seeds, workers",
     [
-        (MIXED, (1, 5), (3,)),  # one seed: the shared first layer; latent 1's middle on a subset
-        (("prelu", "gelu"), (1, 5), (0, 1)),  # two seeds: per-member inputs
+        (MIXED, (1, 5), (3,), 1),  # one seed: the shared first layer; latent 1's middle on a subset
+        (("prelu", "gelu"), (1, 5), (0, 1), 1),  # two seeds: per-member inputs
+        (("relu", "prelu", "gelu"), (1, 5), (2,), 2),  # compiled in forked parts, one latent each
     ],
 )
-def test_compiled_step_trains_as_alone_in_float64(acts, latents, seeds):
+def test_compiled_step_trains_as_alone_in_float64(acts, latents, seeds, workers, capfd):
     """torch.compile's form of the step (fused_step) for full batches, the tape for the short
     last one (200 = 3 x 64 + 8): both must train each member as train_single does."""
     members = [Member(k, a, s) for k in latents for a in acts for s in seeds]
@@ -84,8 +86,68 @@ def test_compiled_step_trains_as_alone_in_float64(acts, latents, seeds):
     with warnings.catch_warnings():
         # A compile failure falls back with a warning: fail instead.
         warnings.filterwarnings("error", message="torch.compile of the training step failed")
-        log = train_ensemble(ens, x, epochs=3, batch_size=64, lr=1e-2, workers=1, compile=True)
+        log = train_ensemble(ens, x, epochs=3, batch_size=64, lr=1e-2, workers=workers, compile=True)
+    assert "torch.compile of the training step failed" not in capfd.readouterr().err  # forked parts warn there
     _assert_trains_as_alone(ens, log, x, 3, 64, 1e-2)
+
+
+def test_two_compiled_ensembles_of_the_same_shapes_keep_their_own_steps():
+    """dynamo caches graphs per code object and Fused.compile keeps only tensor guards: a second
+    ensemble with the same shapes but another activation must not run the first one's graph."""
+    x = data((0,), n=64)[0][None]
+
+    def gradient(act, compiled):
+        f = Fused(Ensemble.build([Member(5, act, 0)]), [0])
+        if compiled:
+            f.compile(64)
+        return f.step(x).clone()
+
+    first = gradient("relu", True)
+    for act in ("tanh", "gelu"):
+        assert_allclose(gradient(act, True).numpy(), gradient(act, False).numpy(), rtol=1e-10, atol=1e-13)
+    assert_allclose(first.numpy(), gradient("relu", False).numpy(), rtol=1e-10, atol=1e-13)
+
+
+def test_workers_report_every_epoch_while_running_ahead_of_a_slow_parent():
+    """Forked parts copy each epoch into one of two snapshots and wait only before reusing one the
+    parent has not read: with a slow on_epoch, every epoch's weights must still be that epoch's."""
+    members = [Member(k, a, 0) for k in (1, 5) for a in ("prelu", "sigmoid")]
+    x = data((0,))
+
+    def run(workers, slow):
+        ens, seen = Ensemble.build(members), []
+
+        def on_epoch(e, losses):
+            time.sleep(slow)
+            seen.append([p.detach().clone() for p in ens.parameters()])
+
+        log = train_ensemble(ens, x, 5, batch_size=64, lr=1e-2, on_epoch=on_epoch, workers=workers, compile=False)
+        return log, seen
+
+    log1, seen1 = run(1, 0.0)
+    log2, seen2 = run(2, 0.2)
+    assert_allclose(log2.losses, log1.losses, rtol=1e-12)
+    assert len(seen2) == 5
+    for a, b in zip(seen1, seen2):
+        for p, q in zip(a, b):
+            assert_allclose(q.numpy(), p.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_a_failing_worker_stops_the_training_with_its_error(monkeypatch):
+    import sigdenoise.training as training
+
+    real, calls = training._run_epoch, [0]
+
+    def flaky(*args, **kw):  # counts in each forked worker separately
+        calls[0] += 1
+        if calls[0] == 3:
+            raise ValueError("boom in epoch 3")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(training, "_run_epoch", flaky)
+    ens = Ensemble.build([Member(k, "tanh", 0) for k in (1, 5)])
+    with pytest.raises(RuntimeError, match="boom in epoch 3"):
+        train_ensemble(ens, data((0,)), 6, batch_size=64, workers=2, compile=False)
 
 
 def test_a_failed_compile_falls_back_to_the_tape_with_a_warning(monkeypatch):
