@@ -79,8 +79,9 @@ class FlatAdam:
         self.p.addcdiv_(self.m, self.den, value=-self.lr / (1 - b1**self.t))
 
 
-# A cold compile of the step takes ~10-20 s on 2 cores (a few with inductor's disk cache warm) and
-# saves ~1 ms a step per process (benchmarks/README.md): compile trainings of at least this many steps.
+# Compiling the step takes 20-35 s on 2 cores with inductor's disk cache empty, 5-8 s with it warm,
+# and saves ~1.5 ms a step (benchmarks/README.md): it repays a cold compile from ~20,000 steps and
+# a warm one from a few thousand. Trainings of at least this many steps compile.
 COMPILE_MIN_STEPS = 10_000
 
 
