@@ -199,6 +199,7 @@ def section_command(device, args) -> None:
         plain = time_plain(grid_members(14), 20_000, device, 1)
     plain_total = plain * DEFAULT_EPOCHS
     epochs = DEFAULT_EPOCHS if not args.quick else 20
+    scaled = plain * epochs  # the plain loop's training alone at the epochs timed here
     for cache in ("warm", "cold"):
         with tempfile.TemporaryDirectory() as tmp:
             env = dict(os.environ)
@@ -209,7 +210,6 @@ def section_command(device, args) -> None:
             t0 = time.perf_counter()
             subprocess.run(cmd, check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             total = time.perf_counter() - t0
-        scaled = plain * epochs
         record("command", f"sigdenoise grid, {epochs} epochs, inductor cache {cache}", total, "s",
                f"{scaled / total:.1f}x the plain loop's training alone ({scaled:.0f} s)")  # fmt: skip
     record("command", f"plain loop's training alone, {DEFAULT_EPOCHS} epochs (s/epoch x epochs)", plain_total, "s",

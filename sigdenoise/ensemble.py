@@ -319,6 +319,11 @@ class Fused:
         run(tape)
         return self.grad
 
+    @property
+    def compiled(self) -> bool:
+        """Whether some batch size runs (or will first try) the compiled step."""
+        return bool(self._compiled)
+
     def compile(self, batch_size: int) -> None:
         """Run steps of this batch size through torch.compile's form of the step (fused_step);
         the other sizes (a short last batch) keep the tape. Compiles on the first such step:

@@ -184,7 +184,7 @@ def _train_forked(parts, stacked, perms, slices, lr, epochs, history, finish) ->
     def work(f: Fused, snap: list[torch.Tensor], conn) -> None:
         try:
             torch.set_num_threads(1)  # the parent's OpenMP pool does not survive a fork; never use one
-            if f._compiled:
+            if f.compiled:
                 import torch._inductor.config as inductor
 
                 inductor.compile_threads = 1  # compile here, on this process's core, not in a pool
