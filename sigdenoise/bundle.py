@@ -17,6 +17,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
 from sigdenoise.models import Autoencoder
+from sigdenoise.writers import file_mode
 
 FORMAT = "sigdenoise-ae/1"
 
@@ -31,9 +32,20 @@ def training_range(clean: np.ndarray) -> dict[str, float]:
     return {"center": float(np.median((hi + lo) / 2)), "half_range": float(np.median((hi - lo) / 2))}
 
 
-def save(path: Path, model: Autoencoder, meta: dict) -> None:
-    """Write weights and metadata atomically (temporary file, then rename)."""
+def check_target(path: Path) -> None:
+    """Raise BundleError now, before a training, if `save` could not write `path`."""
     path = Path(path)
+    if path.is_dir():
+        raise BundleError(f"{path}: is a directory, not a model file")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise BundleError(f"{path}: {path.parent} is a file, not a directory")
+
+
+def save(path: Path, model: Autoencoder, meta: dict) -> None:
+    """Write weights and metadata atomically (temporary file, then rename); the file gets the
+    mode open() would give it (safetensors creates 0600), and a failure leaves nothing behind."""
+    path = Path(path)
+    check_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     head = {
         "format": FORMAT,
@@ -48,8 +60,15 @@ def save(path: Path, model: Autoencoder, meta: dict) -> None:
     }
     tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
     tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata={"sigdenoise": json.dumps(head)})
-    os.replace(tmp, path)
+    try:
+        save_file(tensors, str(tmp), metadata={"sigdenoise": json.dumps(head)})
+        os.chmod(tmp, file_mode())
+        os.replace(tmp, path)
+    except OSError as e:
+        raise BundleError(f"{path}: cannot write the model ({e.strerror or e})") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def read_meta(path: Path) -> dict:

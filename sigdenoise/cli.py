@@ -114,8 +114,8 @@ def grid(
 
 @app.command(cls=OneLineErrors)
 def report(
-    quick: Annotated[bool, typer.Option("--quick", help="2 seeds, 4 epochs, small sets: about 2 minutes on 2 cores.")] = False,
-    out: Annotated[Path, typer.Option(help="Folder to write REPORT.md, figures/, results.csv and claims.csv into.")] = Path("reports"),
+    quick: Annotated[bool, typer.Option("--quick", help="2 seeds, 4 epochs, small sets: under a minute on 2 cores; a check, not the study.")] = False,
+    out: Annotated[Optional[Path], typer.Option(help="Folder to write REPORT.md, figures/, results.csv and claims.csv into.  \\[default: reports; with --quick runs/quick-report, so that a check never overwrites the report]", show_default=False)] = None,
     cache: Annotated[Optional[Path], typer.Option(help="Grid run folder (models) to train into or resume; default runs/report[-quick].", show_default=False)] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Delete the cache first, so everything is rebuilt from nothing.")] = False,
     epochs: Annotated[Optional[int], typer.Option(help="Override the training epochs.", show_default=False)] = None,
@@ -138,6 +138,7 @@ def report(
         dev = resolve(device.value)
     except SettingsError as e:
         raise fail(str(e)) from None
+    out = out or (Path("runs") / "quick-report" if quick else Path("reports"))
     cache = cache or Path("runs") / ("report-quick" if quick else "report")
     t0 = time.perf_counter()
     with _progress() as bar:

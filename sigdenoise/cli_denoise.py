@@ -77,15 +77,20 @@ def denoise(
 
     # Fitting on the input's own windows is the default: it gained SNR on every recording measured,
     # where the packaged model, trained on the study's sinusoids, loses 2-10 dB on light noise
-    # (README, "Denoising your own signals").
+    # (README, "Denoising your own signals"). With too few windows it is not (below).
+    fit_asked, method_asked = fit, method or (Method.svd if rank is not None else None)
     fit = (model is None) if fit is None else fit
-    method = method or (Method.svd if fit else Method.ae)
+    method = method_asked or (Method.svd if fit else Method.ae)
+    if model is not None and rank is not None:
+        raise fail("--rank: only the SVD denoiser has a rank; --model loads an autoencoder")
     if model is not None and (fit or method is Method.svd):
         raise fail("--model loads a trained autoencoder; it cannot be combined with --fit or --method svd")
     if latent not in (1, 5):
         raise fail(f"--latent: must be 1 or 5, got {latent}")
-    if rank is not None and rank < 1:
-        raise fail(f"--rank: must be at least 1, got {rank}")
+    if rank is not None and not 1 <= rank <= denoising.windows.WINDOW:
+        raise fail(f"--rank: must be between 1 and the window ({denoising.windows.WINDOW} samples), got {rank}")
+    if rank is not None and method is Method.ae:
+        raise fail("--rank: only the SVD denoiser has a rank; it cannot be combined with --method ae")
     if not 1 <= digits <= 17:
         raise fail(f"--digits: must be between 1 and 17, got {digits}")
     if epochs < 1:
@@ -99,14 +104,27 @@ def denoise(
         dev = resolve(device.value)
         src = open_signals(input, layout.value, header, id_col or [])
         chunks = src.chunks()
+        plan = None
         if fit:
             raw, chunks = denoising.peek_windows(chunks, denoising.windows.WINDOW, input)
-            err.print(f"fitting {method.value} on {len(raw)} windows of {input}", style="dim", markup=False)
-            plan = denoising.fit_plan(method.value, raw, hop, scale, rank, activation.value, latent, epochs, seed, dev)
-        elif method is Method.svd:
-            plan = denoising.synthetic_svd_plan(rank or 5, hop, scale)
-        else:
-            plan = denoising.load_plan(model, hop, scale, dev)
+            few = len(raw) < denoising.MIN_FIT_WINDOWS
+            if few and fit_asked is None:  # the default, not the user's choice: take the trained one
+                method = method_asked or Method.ae
+                err.print(f"{input}: only {len(raw)} windows of {denoising.windows.WINDOW} samples, too few to fit a denoiser "
+                          f"on (at least {denoising.MIN_FIT_WINDOWS}); using the "
+                          + ("study's SVD projector" if method is Method.svd else "packaged autoencoder")
+                          + " instead (--fit fits anyway)", markup=False)  # fmt: skip
+            else:
+                if few:
+                    err.print(f"warning: fitting on only {len(raw)} windows (fewer than {denoising.MIN_FIT_WINDOWS}) "
+                              "may remove signal; --no-fit uses the trained model", markup=False)  # fmt: skip
+                err.print(f"fitting {method.value} on {len(raw)} windows of {input}", style="dim", markup=False)
+                plan = denoising.fit_plan(method.value, raw, hop, scale, rank, activation.value, latent, epochs, seed, dev)
+        if plan is None:
+            if method is Method.svd:
+                plan = denoising.synthetic_svd_plan(rank or 5, hop, scale)
+            else:
+                plan = denoising.load_plan(model, hop, scale, dev)
         if not 1 <= hop <= plan.width:
             raise fail(f"--hop: must be between 1 and the window ({plan.width} samples), got {hop}")
         shown: list[tuple] = []
@@ -169,7 +187,7 @@ def train(
     device: Annotated[Device, typer.Option(help="auto takes CUDA when present.")] = Device.auto,
 ) -> None:
     """Train one autoencoder and save it for `denoise --model`."""
-    from sigdenoise.bundle import BundleError
+    from sigdenoise.bundle import BundleError, check_target
     from sigdenoise.device import resolve
     from sigdenoise.model_training import TrainSpec, train_model
     from sigdenoise.settings import SettingsError
@@ -180,6 +198,7 @@ def train(
                      str(data) if data else None, layout.value, header, tuple(id_col or ()))  # fmt: skip
     try:
         spec.check()
+        check_target(out)  # before minutes of training, not after
         dev = resolve(device.value)
         err.print(f"[dim]training ae {spec.activation} latent {spec.latent}, {spec.epochs} epochs, noise {train_noise} on {dev}[/dim]")
         meta = train_model(spec, out, dev, on_epoch=lambda e, loss: err.print(f"[dim]epoch {e + 1}: loss {loss:.5f}[/dim]") if (e + 1) % 10 == 0 else None)

@@ -37,10 +37,15 @@ def _key(row: dict) -> tuple:
 
 def check_resumable(folder: RunFolder, settings: GridSettings) -> None:
     """Refuse to mix rows of different training settings in one folder."""
+    if folder.root.exists() and not folder.root.is_dir():
+        raise SettingsError("--out", f"{folder.root} is a file, not a run folder; choose another --out")
     path = folder.root / "config.json"
     if not path.is_file():
         return
-    old = json.loads(path.read_text()).get("settings", {})
+    try:
+        old = json.loads(path.read_text()).get("settings", {})
+    except (ValueError, AttributeError, OSError) as e:  # AttributeError: valid JSON, not an object
+        raise SettingsError("--out", f"{path} is not a run's config ({e}); choose another --out") from None
     for name in FIXED:
         if name in old and old[name] != getattr(settings, name):
             raise SettingsError(

@@ -57,7 +57,7 @@ class Writer:
                 self.f.write(_npy_header(shape))
             self.f.close()
             if exc_type is None:
-                os.chmod(self.tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
+                os.chmod(self.tmp, file_mode())  # mkstemp makes 0600; give what open() would
                 os.replace(self.tmp, self.out)
         finally:
             if os.path.exists(self.tmp):
@@ -134,10 +134,12 @@ class Writer:
         self.f.write("".join(lines).encode())
 
 
-def _umask() -> int:
+def file_mode() -> int:
+    """The mode open() gives a new file under the process's umask (read without changing it for
+    good: os.umask can only be read by setting it)."""
     mask = os.umask(0)
     os.umask(mask)
-    return mask
+    return 0o666 & ~mask
 
 
 def _floats(out: Path, texts: list[list[str]]) -> np.ndarray:

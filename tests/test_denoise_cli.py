@@ -229,3 +229,55 @@ def test_train_rejects_bad_options(tmp_path, args, message):
     res = cli("train", "--out", tmp_path / "m.safetensors", *args)
     assert res.exit_code == 2 and message in res.output.replace("\n", ""), res.output
     assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_too_few_windows_to_fit_take_the_packaged_model(tmp_path):
+    # 10 signals of 100 samples are 10 windows: an SVD fitted on them keeps too little of the
+    # signal (MSE 0.09 -> 0.34 when measured); the default takes the packaged model instead.
+    rng = np.random.default_rng(3)
+    clean = np.asarray(evaluation.training_set(7, 10, 2.25))
+    noisy = clean + 0.3 * rng.standard_normal(clean.shape)
+    inp = save_csv(tmp_path / "in.csv", noisy)
+    res = cli("denoise", inp, "-o", tmp_path / "out.csv")
+    assert res.exit_code == 0, res.output
+    assert "only 10 windows of 100 samples, too few to fit" in " ".join(res.output.split())
+    y = np.loadtxt(tmp_path / "out.csv", delimiter=",")
+    packaged = denoise(tmp_path, noisy, "--no-fit")
+    assert_allclose(y, packaged, rtol=0, atol=0)  # the same denoiser, the same output
+    assert np.mean((y - clean) ** 2) < 0.25 * np.mean((noisy - clean) ** 2)  # 0.088 -> 0.010 measured
+    res = cli("denoise", inp, "-o", tmp_path / "fit.csv", "--fit")  # asked for: fits, with a warning
+    assert res.exit_code == 0 and "warning: fitting on only 10 windows" in " ".join(res.output.split()), res.output
+    assert "svd rank" in res.output and "fitted on 10 windows" in " ".join(res.output.split())
+
+
+def test_rank_beyond_the_window_or_without_svd_is_an_error(tmp_path):
+    inp = save_csv(tmp_path / "in.csv", np.sin(np.arange(300) * 0.1))
+    for args, message in [
+        (["--rank", "500"], "--rank: must be between 1 and the window (100 samples), got 500"),
+        (["--rank", "0"], "--rank: must be between 1 and the window"),
+        (["--method", "ae", "--rank", "3"], "--rank: only the SVD denoiser has a rank"),
+        (["--model", default_model_path(), "--rank", "3"], "--rank: only the SVD denoiser has a rank"),
+    ]:
+        res = cli("denoise", inp, "-o", tmp_path / "out.csv", *args)
+        assert res.exit_code == 2 and message in res.output.replace("\n", ""), (args, res.output)
+    assert _no_output(tmp_path)
+    res = cli("denoise", inp, "-o", tmp_path / "out.csv", "--no-fit", "--rank", "3")  # a rank means svd
+    assert res.exit_code == 0 and "svd rank 3 (synthetic)" in " ".join(res.output.split()), res.output
+
+
+def test_model_files_get_the_umask_mode_and_bad_targets_fail_first(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        bundle.save(tmp_path / "m.safetensors", Autoencoder("relu", 5, 0), {})
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m.safetensors").stat().st_mode & 0o777 == 0o644  # safetensors alone gives 0600
+    (tmp_path / "adir").mkdir()
+    res = cli("train", "--epochs", "1", "--n-train", "300", "--out", tmp_path / "adir")
+    assert res.exit_code == 2 and "adir: is a directory, not a model file" in res.output.replace("\n", ""), res.output
+    assert "training ae" not in res.output  # refused before training, not after
+    with pytest.raises(bundle.BundleError, match="is a directory"):
+        bundle.save(tmp_path / "adir", Autoencoder("relu", 5, 0), {})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir", "m.safetensors"]  # no .tmp left

@@ -146,3 +146,29 @@ def test_changed_training_settings_refuse_the_folder(run):
     out, _ = run
     res = CliRunner().invoke(app, ["grid", *SMALL[:-6], "--epochs", "3", "--n-train", "300", "--out", str(out)])
     assert res.exit_code == 2 and "--out" in res.output and "epochs=2" in res.output
+
+
+def test_out_that_is_a_file_or_holds_a_broken_config_is_an_error(tmp_path):
+    (tmp_path / "file.csv").write_text("x\n")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "config.json").write_text("{bad")
+    for out, message in [("file.csv", "file.csv is a file, not a run folder"),
+                         ("broken", "config.json is not a run's config")]:  # fmt: skip
+        res = CliRunner().invoke(app, ["grid", *SMALL, "--out", str(tmp_path / out)])
+        lines = res.output.strip().splitlines()
+        assert res.exit_code == 2 and len(lines) == 1 and "--out" in lines[0] and message in res.output.replace("\n", ""), res.output
+    assert (tmp_path / "file.csv").read_text() == "x\n" and sorted(p.name for p in (tmp_path / "broken").iterdir()) == ["config.json"]
+
+
+def test_quick_report_defaults_to_a_folder_apart_from_the_report(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from sigdenoise import report as report_mod
+
+    seen = []
+    monkeypatch.setattr(report_mod, "build", lambda settings, out, cache, *a, **k: seen.append((settings.quick, out, cache)))
+    monkeypatch.chdir(tmp_path)
+    for args in (["report", "--quick"], ["report"]):
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code == 0, res.output
+    assert seen == [(True, Path("runs/quick-report"), Path("runs/report-quick")), (False, Path("reports"), Path("runs/report"))]
