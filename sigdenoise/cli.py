@@ -155,7 +155,8 @@ def _progress_events(bar: Progress):
         if kind == "stage":
             err.print(f"[dim]{args[0]}[/dim]")
         elif kind == "train_start":
-            task = bar.add_task(f"training {kw['members']} autoencoders", total=kw["epochs"], info="")
+            n = kw["members"]
+            task = bar.add_task(f"training {n} autoencoder{'s' if n != 1 else ''}", total=kw["epochs"], info="")
         elif kind == "epoch":
             losses = kw["losses"]
             bar.update(task, advance=1, info=f"loss {losses.min():.4f}..{losses.max():.4f}")

@@ -87,6 +87,8 @@ class GridSettings:
         for v in self.variants:
             check(v in VARIANTS, "--variant", f"unknown variant {v!r}; choose from {', '.join(VARIANTS)}")
         check(self.width is None or self.width >= 8, "--width", f"must be at least 8, got {self.width}")
+        check(self.width is None or "denoising" in self.variants, "--width",
+              "widens the denoising variant only; add --variant denoising")  # fmt: skip
         self.variant_settings()  # validates the variant options
         for name in ("activations", "latents", "noises", "seeds", "variants"):
             values = getattr(self, name)

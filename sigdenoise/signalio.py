@@ -128,6 +128,8 @@ def parse_row(path, text: str, line: int, id_cols: list[int]) -> tuple[np.ndarra
             out[k] = float(cells[j])
         except ValueError:
             what = "an empty cell inside the signal" if not cells[j].strip() else f"{cells[j]!r} is not a number"
+            if cells[j].strip() and not ids and k == 0:  # a label in the first column, most likely
+                what += f" (if column {j + 1} holds ids, pass --id-col {j + 1})"
             raise SignalIOError(path, what, line, j + 1) from None
     _check_finite(path, out, [line], pos)
     return out, ids

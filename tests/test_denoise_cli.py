@@ -138,7 +138,8 @@ def _no_output(tmp_path):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("0.1,0.2\n0.3,oops\n", r"in.csv, line 2, column 2: 'oops' is not a number"),
+        ("0.1,0.2\n0.3,oops\n", r"in.csv, line 2, column 2: 'oops' is not a number$"),
+        ("0.1,0.2\nsig1,0.3\n", r"in.csv, line 2, column 1: 'sig1' is not a number \(if column 1 holds ids, pass --id-col 1\)"),
         ("h,h2\n1,2\n3,NaN\n", r"in.csv, line 3, column 2: nan is not a finite number"),
         ("1,-inf\n", r"in.csv, line 1, column 2: -inf is not a finite number"),
         ("", r"in.csv: the file is empty"),

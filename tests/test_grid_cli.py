@@ -120,6 +120,7 @@ def test_killed_run_leaves_valid_results_and_resumes(tmp_path, monkeypatch):
         (["--noise", "-0.5"], "--noise"),
         (["--epochs", "0"], "--epochs"),
         (["--n-train", "abc"], "--n-train"),
+        (["--width", "64"], "--width: widens the denoising variant only"),
     ],
 )
 def test_bad_input_one_line_nonzero_nothing_written(tmp_path, args, option):
