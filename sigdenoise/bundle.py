@@ -33,12 +33,18 @@ def training_range(clean: np.ndarray) -> dict[str, float]:
 
 
 def check_target(path: Path) -> None:
-    """Raise BundleError now, before a training, if `save` could not write `path`."""
+    """Raise BundleError now, before a training, if `save` could not write `path`: a directory,
+    or a nearest existing ancestor that is a file or not writable."""
     path = Path(path)
     if path.is_dir():
         raise BundleError(f"{path}: is a directory, not a model file")
-    if path.parent.exists() and not path.parent.is_dir():
-        raise BundleError(f"{path}: {path.parent} is a file, not a directory")
+    parent = path.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise BundleError(f"{path}: {parent} is a file, not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise BundleError(f"{path}: cannot write in {parent}")
 
 
 def save(path: Path, model: Autoencoder, meta: dict) -> None:
@@ -46,7 +52,6 @@ def save(path: Path, model: Autoencoder, meta: dict) -> None:
     mode open() would give it (safetensors creates 0600), and a failure leaves nothing behind."""
     path = Path(path)
     check_target(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     head = {
         "format": FORMAT,
         "activation": model.activation,
@@ -61,11 +66,12 @@ def save(path: Path, model: Autoencoder, meta: dict) -> None:
     tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
     tmp = path.with_name(path.name + ".tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         save_file(tensors, str(tmp), metadata={"sigdenoise": json.dumps(head)})
         os.chmod(tmp, file_mode())
         os.replace(tmp, path)
-    except OSError as e:
-        raise BundleError(f"{path}: cannot write the model ({e.strerror or e})") from None
+    except (OSError, SafetensorError) as e:  # safetensors reports its own I/O failures as SafetensorError
+        raise BundleError(f"{path}: cannot write the model ({getattr(e, 'strerror', None) or e})") from None
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -125,8 +125,9 @@ def report(
     """Regenerate the report: the study's figures, statistics over seeds, baselines, the Bayes ceiling and the claims table."""
     from dataclasses import replace
 
-    from sigdenoise import report as report_mod
+    from sigdenoise import grid as grid_mod, report as report_mod
     from sigdenoise.device import resolve
+    from sigdenoise.runfolder import RunFolder
 
     try:
         settings = report_mod.ReportSettings.quick_settings() if quick else report_mod.ReportSettings()
@@ -136,10 +137,15 @@ def report(
             settings = replace(settings, seeds=tuple(dict.fromkeys(seed)))
         settings.grid(device.value)  # validates
         dev = resolve(device.value)
+        out = out or (Path("runs") / "quick-report" if quick else Path("reports"))
+        cache = cache or Path("runs") / ("report-quick" if quick else "report")
+        # Before any training: the folders must be makeable, and a kept cache resumable.
+        grid_mod.check_folder(out, "--out")
+        grid_mod.check_folder(cache, "--cache")
+        for name, gs in ([] if fresh else settings.grids(dev.type).items()):
+            grid_mod.check_resumable(RunFolder(cache / name), gs, "--cache")
     except SettingsError as e:
         raise fail(str(e)) from None
-    out = out or (Path("runs") / "quick-report" if quick else Path("reports"))
-    cache = cache or Path("runs") / ("report-quick" if quick else "report")
     t0 = time.perf_counter()
     with _progress() as bar:
         report_mod.build(settings, out, cache, dev, _progress_events(bar), fresh=fresh)

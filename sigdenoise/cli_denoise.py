@@ -54,9 +54,9 @@ def denoise(
     header: HeaderOpt = None,
     id_col: IdOpt = None,
     model: Annotated[Optional[Path], typer.Option(help="A model from `sigdenoise train` or a grid run's models/.  \\[default: the packaged model]", show_default=False)] = None,
-    method: Annotated[Optional[Method], typer.Option(help="ae: an autoencoder; svd: an SVD projector.  \\[default: svd with --fit, else ae]", show_default=False)] = None,
-    fit: Annotated[Optional[bool], typer.Option("--fit/--no-fit", help="Fit the denoiser on the input's own windows; --no-fit uses a trained model (the packaged one unless --model).  \\[default: --fit, or --no-fit with --model]", show_default=False)] = None,
-    rank: Annotated[Optional[int], typer.Option(help="SVD rank.  \\[default: 5; with --fit, chosen by the Gavish-Donoho threshold]", show_default=False)] = None,
+    method: Annotated[Optional[Method], typer.Option(help="ae: an autoencoder; svd: an SVD projector.  \\[default: svd with --fit or --rank, else ae]", show_default=False)] = None,
+    fit: Annotated[Optional[bool], typer.Option("--fit/--no-fit", help="Fit the denoiser on the input's own windows; --no-fit uses a trained model (the packaged one unless --model).  \\[default: --fit; --no-fit with --model, or for fewer than 100 windows that are about one a signal]", show_default=False)] = None,
+    rank: Annotated[Optional[int], typer.Option(help="SVD rank, 1 to 100; implies --method svd.  \\[default: 5; with --fit, chosen by the Gavish-Donoho threshold]", show_default=False)] = None,
     hop: Annotated[int, typer.Option(help="Samples between window starts (1 .. window).")] = 50,
     scale: Annotated[bool, typer.Option("--scale/--no-scale", help="Scale each window into the model's training range and back.")] = True,
     activation: Annotated[Activation, typer.Option(help="Activation of the autoencoder --fit trains.")] = Activation.gelu,
@@ -106,18 +106,18 @@ def denoise(
         chunks = src.chunks()
         plan = None
         if fit:
-            raw, chunks = denoising.peek_windows(chunks, denoising.windows.WINDOW, input)
-            few = len(raw) < denoising.MIN_FIT_WINDOWS
-            if few and fit_asked is None:  # the default, not the user's choice: take the trained one
-                method = method_asked or Method.ae
-                err.print(f"{input}: only {len(raw)} windows of {denoising.windows.WINDOW} samples, too few to fit a denoiser "
-                          f"on (at least {denoising.MIN_FIT_WINDOWS}); using the "
-                          + ("study's SVD projector" if method is Method.svd else "packaged autoencoder")
-                          + " instead (--fit fits anyway)", markup=False)  # fmt: skip
+            raw, n_sources, chunks = denoising.peek_windows(chunks, denoising.windows.WINDOW, input)
+            few = denoising.too_few_to_fit(len(raw), n_sources)
+            what = f"{_count(len(raw), 'window')} of {denoising.windows.WINDOW} samples from {_count(n_sources, 'signal')}"
+            # By default, take the packaged model; not for an SVD asked for (the synthetic one is worse).
+            if few and fit_asked is None and method_asked is not Method.svd:
+                method = Method.ae
+                err.print(f"{input}: only {what}, too few to fit a denoiser on; using the packaged autoencoder "
+                          "instead (--fit fits anyway)", markup=False)  # fmt: skip
             else:
                 if few:
-                    err.print(f"warning: fitting on only {len(raw)} windows (fewer than {denoising.MIN_FIT_WINDOWS}) "
-                              "may remove signal; --no-fit uses the trained model", markup=False)  # fmt: skip
+                    err.print(f"warning: fitting on only {what} may remove signal; --no-fit uses the packaged "
+                              "autoencoder", markup=False)  # fmt: skip
                 err.print(f"fitting {method.value} on {len(raw)} windows of {input}", style="dim", markup=False)
                 plan = denoising.fit_plan(method.value, raw, hop, scale, rank, activation.value, latent, epochs, seed, dev)
         if plan is None:
@@ -144,8 +144,12 @@ def denoise(
     except (SignalIOError, BundleError, SettingsError, ValueError) as e:
         raise fail(str(e)) from None
     dt = time.perf_counter() - t0
-    err.print(f"Denoised {n_signals:,} signals ({n_samples:,} samples) with {plan.label} in {dt:.1f} s "
+    err.print(f"Denoised {_count(n_signals, 'signal')} ({_count(n_samples, 'sample')}) with {plan.label} in {dt:.1f} s "
               f"({n_signals / dt:,.0f} signals/s) -> {out}", markup=False)  # fmt: skip
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'s' if n != 1 else ''}"
 
 
 def _progress(total: int):

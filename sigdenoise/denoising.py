@@ -28,10 +28,18 @@ from sigdenoise.svd import SVDProjector
 
 DEFAULT_MODEL = "default-ae.safetensors"
 FIT_WINDOWS = 50_000  # at most this many of the input's windows are used to fit
-# Fewer windows than a window's samples cannot pin down the signal's subspace: fitted on 10-30
-# 100-sample sinusoids (noise 0.3), the SVD raised their MSE 0.09 -> 0.15-0.34; on 100 or more
-# it lowered it to 0.04 (tests/test_denoise_cli.py). Below this, the default is the trained model.
+# Fitting fails on a few signals one window long each: no shifted copies share their structure.
+# Fitted on 10-30 sinusoids of 100 samples the SVD raised their MSE 0.09 -> 0.17-0.40 at noise
+# 0.3 and 0.010 -> 0.04-0.29 at 0.1, where the packaged model gave 0.011-0.019 / 0.004-0.013. With
+# two or more windows a signal (30 x 101 samples, or one recording of 150) the fit won: 0.0043
+# and 0.0006 at noise 0.1 against 0.017 and 0.004 (development, 3 draws each).
 MIN_FIT_WINDOWS = windows.WINDOW
+
+
+def too_few_to_fit(n_windows: int, n_signals: int) -> bool:
+    """Whether the input's own windows are too few to fit a denoiser on: under MIN_FIT_WINDOWS,
+    and under two a signal on average (signals about one window long)."""
+    return n_windows < MIN_FIT_WINDOWS and n_windows < 2 * n_signals
 
 
 def default_model_path() -> Path:
@@ -98,7 +106,7 @@ def fit_plan(method: str, raw: np.ndarray, hop: int, scaled: bool, rank: int | N
     z, _ = windows.to_model(raw, scale)
     if method == "svd":
         proj = SVDProjector(raw.shape[1]).fit(z)  # every component, then keep the rank
-        proj.rank = rank or gavish_donoho_rank(proj.singular_values_, z.shape)
+        proj.rank = min(rank, len(proj.singular_values_)) if rank else gavish_donoho_rank(proj.singular_values_, z.shape)
         proj.basis_ = proj.basis_[:, : proj.rank]
         return Plan(proj.denoise, raw.shape[1], hop, scale, f"svd rank {proj.rank} fitted on {len(z)} windows")
     model = Autoencoder(activation, latent, seed, raw.shape[1]).to(device)
@@ -131,8 +139,9 @@ def check_lengths(chunk: Chunk, width: int, path) -> list[int]:
     return lengths
 
 
-def peek_windows(chunks: Iterator[Chunk], width: int, path, cap=FIT_WINDOWS) -> tuple[np.ndarray, Iterator[Chunk]]:
-    """Windows from the first chunks, up to cap (m, width), and the chunks again from the start."""
+def peek_windows(chunks: Iterator[Chunk], width: int, path, cap=FIT_WINDOWS) -> tuple[np.ndarray, int, Iterator[Chunk]]:
+    """Windows from the first chunks, up to cap (m, width), the number of signals they come from,
+    and the chunks again from the start."""
     seen, got, total = [], [], 0
     for chunk in chunks:
         check_lengths(chunk, width, path)
@@ -142,7 +151,7 @@ def peek_windows(chunks: Iterator[Chunk], width: int, path, cap=FIT_WINDOWS) -> 
         total += sum(len(a) for a in w)
         if total >= cap:
             break
-    return np.concatenate(got), itertools.chain(seen, chunks)
+    return np.concatenate(got), len(got), itertools.chain(seen, chunks)
 
 
 def denoise_chunk(chunk: Chunk, plan: Plan, path) -> np.ndarray | list[np.ndarray]:

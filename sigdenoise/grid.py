@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
@@ -35,21 +36,31 @@ def _key(row: dict) -> tuple:
             int(row["seed"]), row["eval"])  # fmt: skip
 
 
-def check_resumable(folder: RunFolder, settings: GridSettings) -> None:
-    """Refuse to mix rows of different training settings in one folder."""
-    if folder.root.exists() and not folder.root.is_dir():
-        raise SettingsError("--out", f"{folder.root} is a file, not a run folder; choose another --out")
+def check_folder(root: Path, option: str) -> None:
+    """Refuse a folder that cannot be made: it, or its nearest existing ancestor, is a file."""
+    nearest = Path(root).absolute()
+    while not nearest.exists():
+        nearest = nearest.parent
+    if not nearest.is_dir():
+        raise SettingsError(option, f"{nearest} is a file, not a folder; choose another {option}")
+
+
+def check_resumable(folder: RunFolder, settings: GridSettings, option: str = "--out") -> None:
+    """Refuse to mix rows of different training settings in one folder (set by `option`)."""
+    check_folder(folder.root, option)
     path = folder.root / "config.json"
     if not path.is_file():
         return
     try:
         old = json.loads(path.read_text()).get("settings", {})
+        if not isinstance(old, dict):
+            raise ValueError("its settings are not a table")
     except (ValueError, AttributeError, OSError) as e:  # AttributeError: valid JSON, not an object
-        raise SettingsError("--out", f"{path} is not a run's config ({e}); choose another --out") from None
+        raise SettingsError(option, f"{path} is not a run's config ({e}); choose another {option}") from None
     for name in FIXED:
         if name in old and old[name] != getattr(settings, name):
             raise SettingsError(
-                "--out", f"{folder.root} holds a run with {name}={old[name]}, not {getattr(settings, name)}; choose another --out"
+                option, f"{folder.root} holds a run with {name}={old[name]}, not {getattr(settings, name)}; choose another {option}"
             )
 
 

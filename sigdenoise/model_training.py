@@ -79,7 +79,7 @@ def training_windows(spec: TrainSpec) -> np.ndarray:
     from sigdenoise.signalio import open_signals
 
     src = open_signals(spec.data, spec.layout, spec.header, spec.id_cols)
-    raw, _ = peek_windows(src.chunks(), WINDOW, spec.data, spec.n_train)
+    raw, _, _ = peek_windows(src.chunks(), WINDOW, spec.data, spec.n_train)
     return raw
 
 

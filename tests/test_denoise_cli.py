@@ -233,22 +233,37 @@ def test_train_rejects_bad_options(tmp_path, args, message):
 
 
 def test_too_few_windows_to_fit_take_the_packaged_model(tmp_path):
-    # 10 signals of 100 samples are 10 windows: an SVD fitted on them keeps too little of the
-    # signal (MSE 0.09 -> 0.34 when measured); the default takes the packaged model instead.
+    # 10 signals of 100 samples are 10 windows, one a signal: an SVD fitted on them keeps too little
+    # of the signal (MSE 0.09 -> 0.34 when measured); the default takes the packaged model instead.
     rng = np.random.default_rng(3)
     clean = np.asarray(evaluation.training_set(7, 10, 2.25))
     noisy = clean + 0.3 * rng.standard_normal(clean.shape)
     inp = save_csv(tmp_path / "in.csv", noisy)
     res = cli("denoise", inp, "-o", tmp_path / "out.csv")
     assert res.exit_code == 0, res.output
-    assert "only 10 windows of 100 samples, too few to fit" in " ".join(res.output.split())
+    assert "only 10 windows of 100 samples from 10 signals, too few to fit" in " ".join(res.output.split())
     y = np.loadtxt(tmp_path / "out.csv", delimiter=",")
     packaged = denoise(tmp_path, noisy, "--no-fit")
     assert_allclose(y, packaged, rtol=0, atol=0)  # the same denoiser, the same output
     assert np.mean((y - clean) ** 2) < 0.25 * np.mean((noisy - clean) ** 2)  # 0.088 -> 0.010 measured
-    res = cli("denoise", inp, "-o", tmp_path / "fit.csv", "--fit")  # asked for: fits, with a warning
-    assert res.exit_code == 0 and "warning: fitting on only 10 windows" in " ".join(res.output.split()), res.output
-    assert "svd rank" in res.output and "fitted on 10 windows" in " ".join(res.output.split())
+    for args in (["--fit"], ["--method", "svd"], ["--fit", "--rank", "50"]):  # asked for: fits, with a warning
+        res = cli("denoise", inp, "-o", tmp_path / "fit.csv", *args)
+        text = " ".join(res.output.split())
+        assert res.exit_code == 0 and "warning: fitting on only 10 windows" in text and "fitted on 10 windows" in text, res.output
+    assert "svd rank 10 fitted" in text  # a rank above the windows' is cut to it
+
+
+def test_one_short_recording_still_fits(tmp_path):
+    # 150 samples are 51 windows of one signal, shifted copies of each other: the fit wins there
+    # (MSE 0.0006 against 0.004 for the packaged model at noise 0.1, development).
+    t = 0.1 * np.arange(150)
+    clean = np.sin(1.7 * t) + np.cos(1.7 * t)
+    noisy = clean + 0.1 * np.random.default_rng(4).standard_normal(150)
+    res = cli("denoise", save_csv(tmp_path / "in.csv", noisy), "-o", tmp_path / "out.csv")
+    text = " ".join(res.output.split())
+    assert res.exit_code == 0 and "fitted on 51 windows" in text and "too few" not in text, res.output
+    y = np.loadtxt(tmp_path / "out.csv", delimiter=",")
+    assert np.mean((y - clean) ** 2) < 0.25 * np.mean((noisy - clean) ** 2)
 
 
 def test_rank_beyond_the_window_or_without_svd_is_an_error(tmp_path):
@@ -281,4 +296,23 @@ def test_model_files_get_the_umask_mode_and_bad_targets_fail_first(tmp_path):
     assert "training ae" not in res.output  # refused before training, not after
     with pytest.raises(bundle.BundleError, match="is a directory"):
         bundle.save(tmp_path / "adir", Autoencoder("relu", 5, 0), {})
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir", "m.safetensors"]  # no .tmp left
+    (tmp_path / "afile").write_text("x")
+    res = cli("train", "--epochs", "1", "--n-train", "300", "--out", tmp_path / "afile" / "sub" / "m.safetensors")
+    assert res.exit_code == 2 and "afile is a file, not a directory" in " ".join(res.output.split()), res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir", "afile", "m.safetensors"]
+
+
+@pytest.mark.parametrize("where", ["replace", "save_file"])
+def test_a_failed_model_write_is_one_error_and_leaves_nothing(tmp_path, monkeypatch, where):
+    from safetensors import SafetensorError
+
+    def boom(*a, **k):
+        raise OSError(28, "No space left on device") if where == "replace" else SafetensorError("I/O error: disk full")
+
+    if where == "replace":  # after the temporary file is written
+        monkeypatch.setattr(bundle.os, "replace", boom)
+    else:
+        monkeypatch.setattr(bundle, "save_file", boom)
+    with pytest.raises(bundle.BundleError, match="m.safetensors: cannot write the model"):
+        bundle.save(tmp_path / "m.safetensors", Autoencoder("relu", 5, 0), {})
+    assert list(tmp_path.iterdir()) == []

@@ -153,8 +153,12 @@ def test_out_that_is_a_file_or_holds_a_broken_config_is_an_error(tmp_path):
     (tmp_path / "file.csv").write_text("x\n")
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "config.json").write_text("{bad")
-    for out, message in [("file.csv", "file.csv is a file, not a run folder"),
-                         ("broken", "config.json is not a run's config")]:  # fmt: skip
+    (tmp_path / "null").mkdir()
+    (tmp_path / "null" / "config.json").write_text('{"settings": null}')
+    for out, message in [("file.csv", "file.csv is a file, not a folder"),
+                         ("file.csv/sub", "file.csv is a file, not a folder"),
+                         ("broken", "config.json is not a run's config"),
+                         ("null", "config.json is not a run's config")]:  # fmt: skip
         res = CliRunner().invoke(app, ["grid", *SMALL, "--out", str(tmp_path / out)])
         lines = res.output.strip().splitlines()
         assert res.exit_code == 2 and len(lines) == 1 and "--out" in lines[0] and message in res.output.replace("\n", ""), res.output
@@ -173,3 +177,12 @@ def test_quick_report_defaults_to_a_folder_apart_from_the_report(tmp_path, monke
         res = CliRunner().invoke(app, args)
         assert res.exit_code == 0, res.output
     assert seen == [(True, Path("runs/quick-report"), Path("runs/report-quick")), (False, Path("reports"), Path("runs/report"))]
+    # Bad folders are refused before any training, in one line.
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "c" / "grid").mkdir(parents=True)
+    (tmp_path / "c" / "grid" / "config.json").write_text("{bad")
+    for args, message in [(["--out", "afile"], "--out: "), (["--cache", "afile/x"], "--cache: "),
+                          (["--cache", "c"], "--cache: ")]:  # fmt: skip
+        res = CliRunner().invoke(app, ["report", "--quick", *args])
+        assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1 and message in res.output, res.output
+    assert len(seen) == 2
