@@ -83,6 +83,7 @@ def grid(
 ) -> None:
     """Train and compare the autoencoder grid (activation x latent x noise) with the SVD projector."""
     from sigdenoise import grid as grid_mod, tables
+    from sigdenoise.bundle import BundleError
     from sigdenoise.device import resolve
     from sigdenoise.runfolder import RunFolder, default_out
 
@@ -100,13 +101,18 @@ def grid(
         )  # fmt: skip
         dev = resolve(settings.device)
         folder = RunFolder(out or default_out())
+        grid_mod.check_folder_is_run(folder.root)
         grid_mod.check_resumable(folder, settings)
+        grid_mod.check_extends(folder, settings)
     except SettingsError as e:
         raise fail(str(e)) from None
 
     t0 = time.perf_counter()
-    with _progress() as bar:
-        results = grid_mod.run(settings, folder, dev, _progress_events(bar))
+    try:
+        with _progress() as bar:
+            results = grid_mod.run(settings, folder, dev, _progress_events(bar))
+    except BundleError as e:  # a saved model of the folder that cannot be read back
+        raise fail(f"{e}; delete it to train it again") from None
     grid_mod.write_outputs(results, folder, settings)
     stdout.print(tables.to_markdown(tables.grid_table(results, "test", "mse")))
     err.print(f"Wrote {folder.root} in {time.perf_counter() - t0:.1f} s on {dev}.")

@@ -58,7 +58,7 @@ def denoise(
     fit: Annotated[Optional[bool], typer.Option("--fit/--no-fit", help="Fit the denoiser on the input's own windows; --no-fit uses a trained model (the packaged one unless --model).  \\[default: --fit; --no-fit with --model, or for fewer than 100 windows that are about one a signal]", show_default=False)] = None,
     rank: Annotated[Optional[int], typer.Option(help="SVD rank, 1 to 100; implies --method svd.  \\[default: 5; with --fit, chosen by the Gavish-Donoho threshold]", show_default=False)] = None,
     hop: Annotated[int, typer.Option(help="Samples between window starts (1 .. window).")] = 50,
-    scale: Annotated[bool, typer.Option("--scale/--no-scale", help="Scale each window into the model's training range and back.")] = True,
+    scale: Annotated[Optional[bool], typer.Option("--scale/--no-scale", help="Scale each window into the model's training range and back.  \\[default: as the model was trained (the packaged one and `train`'s: scaled; a grid run's: not); --scale when fitting]", show_default=False)] = None,
     activation: Annotated[Activation, typer.Option(help="Activation of the autoencoder --fit trains.")] = Activation.gelu,
     latent: Annotated[int, typer.Option(help="Latent size (1 or 5) of the autoencoder --fit trains.")] = 5,
     epochs: Annotated[int, typer.Option(help="Epochs of the autoencoder --fit trains.")] = 100,
@@ -99,6 +99,13 @@ def denoise(
         raise fail(f"--hop: must be between 1 and the window ({denoising.windows.WINDOW} samples), got {hop}")
     if plot is not None and not plot.parent.is_dir():
         raise fail(f"--plot: no directory {plot.parent} to write {plot.name} in")
+    if plot is not None and plot.suffix.lower() != ".png":
+        raise fail(f"--plot: writes a PNG; name it .png, got {plot.name}")
+    # The output's place is checked now, not after minutes of fitting (Writer checks it again).
+    if out.is_dir():
+        raise fail(f"{out}: is a directory, not an output file")
+    if not (out.parent if str(out.parent) else Path(".")).is_dir():
+        raise fail(f"{out}: no directory {out.parent} to write it in")
     t0 = time.perf_counter()
     try:
         dev = resolve(device.value)
@@ -119,10 +126,10 @@ def denoise(
                     err.print(f"warning: fitting on only {what} may remove signal; --no-fit uses the packaged "
                               "autoencoder", markup=False)  # fmt: skip
                 err.print(f"fitting {method.value} on {len(raw)} windows of {input}", style="dim", markup=False)
-                plan = denoising.fit_plan(method.value, raw, hop, scale, rank, activation.value, latent, epochs, seed, dev)
+                plan = denoising.fit_plan(method.value, raw, hop, scale is not False, rank, activation.value, latent, epochs, seed, dev)
         if plan is None:
             if method is Method.svd:
-                plan = denoising.synthetic_svd_plan(rank or 5, hop, scale)
+                plan = denoising.synthetic_svd_plan(rank or 5, hop, scale is not False)
             else:
                 plan = denoising.load_plan(model, hop, scale, dev)
         if not 1 <= hop <= plan.width:

@@ -45,6 +45,33 @@ def check_folder(root: Path, option: str) -> None:
         raise SettingsError(option, f"{nearest} is a file, not a folder; choose another {option}")
 
 
+AXES = ("activations", "latents", "noises", "seeds", "variants")
+
+
+def check_folder_is_run(root: Path) -> None:
+    """Refuse to write a run into a folder that holds something else: a non-empty folder without
+    a run's config.json, or the current directory named as ''."""
+    if str(root) in ("", "."):
+        raise SettingsError("--out", "needs a folder name (the current directory is not a run folder)")
+    if root.is_dir() and not (root / "config.json").is_file() and any(root.iterdir()):
+        raise SettingsError("--out", f"{root} is a folder with other files and no run's config.json; choose another --out")
+
+
+def check_extends(folder: RunFolder, settings: GridSettings) -> None:
+    """A resumed run must keep every value of each axis the folder holds: its config, summary,
+    probe table and figures describe the run just made, so a subset would drop the rest."""
+    path = folder.root / "config.json"
+    if not path.is_file():
+        return
+    old = json.loads(path.read_text()).get("settings", {})
+    for axis in AXES:
+        missing = [v for v in old.get(axis, ()) if v not in getattr(settings, axis)]
+        if missing:
+            option = f"--{axis[:-1]}"
+            raise SettingsError(option, f"{folder.root} holds {axis} {', '.join(map(str, missing))} too; a resumed run "
+                                        f"keeps all of them (add {' '.join(f'{option} {v}' for v in missing)}) or takes another --out")  # fmt: skip
+
+
 def check_resumable(folder: RunFolder, settings: GridSettings, option: str = "--out") -> None:
     """Refuse to mix rows of different training settings in one folder (set by `option`)."""
     check_folder(folder.root, option)
@@ -190,7 +217,7 @@ def run(settings: GridSettings, folder: RunFolder, device: torch.device, on_even
         trained, log = train_members(todo, train, settings, device, lambda e, l: emit("epoch", epoch=e, losses=l))
         emit("train_end", seconds=log.seconds)
         names = [m.name for m in trained]
-        folder.write_text_table("training_loss.csv", pd.DataFrame(log.losses, columns=names))
+        folder.merge_loss_table(pd.DataFrame(log.losses, columns=names))  # keeps the earlier runs' curves
         for i, (m, model) in enumerate(trained.items()):
             meta = _member_meta(log.losses, i, log.seconds, len(todo), settings, bundle.training_range(train[m.seed]), m)
             bundle.save(folder.model_path(m.name), model, meta)

@@ -69,7 +69,7 @@ class RunFolder:
         write_text(self.root / "config.json", json.dumps(config, indent=2, default=str) + "\n")
 
     def read_results(self) -> pd.DataFrame:
-        if not self.results_path.is_file():
+        if not self.results_path.is_file() or self.results_path.stat().st_size == 0:
             return pd.DataFrame(columns=RESULT_COLUMNS)
         # Empty cells are NaN in numeric columns but stay "" in the text ones (noisy/svd activation).
         text = ("model", "variant", "activation", "eval")
@@ -84,6 +84,16 @@ class RunFolder:
 
     def write_text_table(self, name: str, df: pd.DataFrame) -> None:
         write_text(self.root / name, df.to_csv(index_label="epoch"))
+
+    def merge_loss_table(self, df: pd.DataFrame) -> None:
+        """training_loss.csv (epochs, members): these members' curves replace or join the ones
+        already there, so a resumed run keeps the curves of the members it did not train."""
+        path = self.root / "training_loss.csv"
+        if path.is_file():
+            old = pd.read_csv(path, index_col="epoch")
+            if len(old) == len(df):  # same epochs (a fixed setting); otherwise the old ones are stale
+                df = pd.concat([old.drop(columns=[c for c in df.columns if c in old.columns]), df.set_axis(old.index)], axis=1)
+        self.write_text_table("training_loss.csv", df)
 
     def model_path(self, name: str) -> Path:
         return self.models / f"{name}.safetensors"

@@ -1,6 +1,7 @@
 """A small grid through Typer's CliRunner, with every file it writes read back."""
 
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -186,3 +187,37 @@ def test_quick_report_defaults_to_a_folder_apart_from_the_report(tmp_path, monke
         res = CliRunner().invoke(app, ["report", "--quick", *args])
         assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1 and message in res.output, res.output
     assert len(seen) == 2
+
+
+def test_resume_with_a_new_seed_keeps_every_curve_and_refuses_a_subset(tmp_path):
+    out = tmp_path / "run"
+    base = ["grid", "--activation", "identity", "--latent", "5", "--noise", "0.1", "--epochs", "2", "--n-train", "300",
+            "--n-test", "40", "--device", "cpu", "--out", str(out)]  # fmt: skip
+    assert CliRunner().invoke(app, base).exit_code == 0
+    first = pd.read_csv(out / "training_loss.csv", index_col="epoch")
+    res = CliRunner().invoke(app, [*base, "--seed", "0", "--seed", "1"])
+    assert res.exit_code == 0, res.output
+    loss = pd.read_csv(out / "training_loss.csv", index_col="epoch")
+    assert list(loss.columns) == ["ae-identity-latent5-seed0", "ae-identity-latent5-seed1"]
+    pd.testing.assert_series_equal(loss["ae-identity-latent5-seed0"], first["ae-identity-latent5-seed0"])  # kept as trained
+    assert json.loads((out / "config.json").read_text())["settings"]["seeds"] == [0, 1]
+    # Seed 1 alone would rewrite config, summary, probe and figures for a part of the folder.
+    res = CliRunner().invoke(app, [*base, "--seed", "1"])
+    assert res.exit_code == 2 and "--seed: " in res.output and "add --seed 0" in " ".join(res.output.split()), res.output
+    assert json.loads((out / "config.json").read_text())["settings"]["seeds"] == [0, 1]
+
+
+def test_out_must_be_a_run_folder_and_a_broken_model_is_one_line(tmp_path, monkeypatch):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "notes.txt").write_text("mine")
+    monkeypatch.chdir(tmp_path)
+    for out, message in [("", "--out: needs a folder name"), ("notes", "notes is a folder with other files")]:
+        res = CliRunner().invoke(app, ["grid", *SMALL, "--out", out])
+        assert res.exit_code == 2 and message in " ".join(res.output.split()), res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes"] and os.listdir(tmp_path / "notes") == ["notes.txt"]
+    args = ["grid", "--activation", "identity", "--latent", "5", "--noise", "0.1", "--epochs", "1", "--n-train", "300",
+            "--n-test", "40", "--device", "cpu", "--out", "run"]  # fmt: skip
+    assert CliRunner().invoke(app, args).exit_code == 0
+    (tmp_path / "run" / "models" / "ae-identity-latent5-seed0.safetensors").write_bytes(b"junk")
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2 and "not a sigdenoise model" in res.output and "delete it to train it again" in res.output.replace("\n", " "), res.output
