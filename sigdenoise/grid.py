@@ -241,9 +241,10 @@ def run(settings: GridSettings, folder: RunFolder, device: torch.device, on_even
 def write_outputs(results: pd.DataFrame, folder: RunFolder, settings: GridSettings) -> None:
     """summary.md and figures/, drawn from the results and the probe and loss tables."""
     commit = git_commit()
-    footer = (f"sigdenoise {folder.root} | commit {commit[:12] if commit else 'none'} | "
+    detail = (f"commit {commit[:12] if commit else 'none'} | "
               f"epochs {settings.epochs}, n_train {settings.n_train}, seeds {list(settings.seeds)}")  # fmt: skip
-    write_text(folder.root / "summary.md", tables.summary_markdown(results, header=f"Run `{folder.root}`: {footer}."))
+    footer = f"sigdenoise {folder.root} | {detail}"
+    write_text(folder.root / "summary.md", tables.summary_markdown(results, header=f"Run `{folder.root}`: {detail}."))
     figures.write_all(results, pd.read_csv(folder.probe_path), folder.figures, footer)
     loss_path = folder.root / "training_loss.csv"
     if loss_path.is_file():

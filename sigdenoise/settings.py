@@ -76,7 +76,8 @@ class GridSettings:
         for k in self.latents:
             check(k in LATENTS, "--latent", f"must be 1 or 5, got {k}")
         for l in self.noises:
-            check(math.isfinite(l) and l >= 0, "--noise", f"must be a finite level >= 0, got {l}")
+            # 0 would make every SNR infinite: the comparison needs noise to remove.
+            check(math.isfinite(l) and l > 0, "--noise", f"must be a finite level > 0, got {l}")
         check(self.epochs >= 1, "--epochs", f"must be at least 1, got {self.epochs}")
         check(self.n_train >= 10, "--n-train", f"must be at least 10, got {self.n_train}")
         check(self.n_test >= 1, "--n-test", f"must be at least 1, got {self.n_test}")

@@ -119,6 +119,7 @@ def test_killed_run_leaves_valid_results_and_resumes(tmp_path, monkeypatch):
         (["--activation", "swish"], "--activation"),
         (["--latent", "3"], "--latent"),
         (["--noise", "-0.5"], "--noise"),
+        (["--noise", "0"], "--noise: must be a finite level > 0"),
         (["--epochs", "0"], "--epochs"),
         (["--n-train", "abc"], "--n-train"),
         (["--width", "64"], "--width: widens the denoising variant only"),
