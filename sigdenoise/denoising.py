@@ -75,7 +75,8 @@ def model_fn(model: torch.nn.Module, batch: int = 1 << 16) -> Callable[[np.ndarr
 def load_plan(path: Path | None, hop: int, scaled: bool | None, device="cpu") -> Plan:
     """A bundle's autoencoder (the packaged default when path is None); BundleError if unusable.
     scaled None: as the model was trained. A grid's models saw raw signals, and scaling a noisy
-    window by its own range shrinks the signal (MSE 0.55 against 0.25 unscaled, development)."""
+    window by its own range shrinks the signal (a gelu grid model at noise 0.5: MSE 0.79 scaled,
+    0.34 unscaled; development)."""
     model, meta = bundle.load(path or default_model_path(), device)
     scaled = bool(meta.get("scaled_windows", False)) if scaled is None else scaled
     scale = meta.get("scale") if scaled else None
