@@ -101,13 +101,9 @@ def denoise(
         raise fail(f"--plot: no directory {plot.parent} to write {plot.name} in")
     if plot is not None and plot.suffix.lower() != ".png":
         raise fail(f"--plot: writes a PNG; name it .png, got {plot.name}")
-    # The output's place is checked now, not after minutes of fitting (Writer checks it again).
-    if out.is_dir():
-        raise fail(f"{out}: is a directory, not an output file")
-    if not (out.parent if str(out.parent) else Path(".")).is_dir():
-        raise fail(f"{out}: no directory {out.parent} to write it in")
     t0 = time.perf_counter()
     try:
+        Writer.check(out)  # now, not after minutes of fitting
         dev = resolve(device.value)
         src = open_signals(input, layout.value, header, id_col or [])
         chunks = src.chunks()

@@ -35,9 +35,18 @@ class Writer:
         self.rows = 0
         self.length: int | None = None  # .npy rows: the one signal length allowed
 
+    @staticmethod
+    def check(out) -> None:
+        """Raise SignalIOError if `out` cannot be an output file: callers check it before slow
+        work (a fit), and __enter__ again."""
+        out = Path(out)
+        if out.is_dir():
+            raise SignalIOError(out, "is a directory, not an output file")
+        if not (out.parent if str(out.parent) else Path(".")).is_dir():
+            raise SignalIOError(out, f"no directory {out.parent} to write it in")
+
     def __enter__(self) -> "Writer":
-        if self.out.is_dir():
-            raise SignalIOError(self.out, "is a directory, not an output file")
+        self.check(self.out)
         try:
             fd, self.tmp = tempfile.mkstemp(prefix=f".{self.out.name}.", suffix=".tmp", dir=self.out.parent or ".")
         except OSError as e:
