@@ -13,7 +13,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from typer.core import TyperGroup
 
-from sigdenoise.clikit import OneLineErrors, err, fail, stdout
+from sigdenoise.clikit import OneLineErrors, count, err, fail, stdout
 
 from sigdenoise.activations import ACTIVATIONS, Activation
 from sigdenoise.settings import DEFAULT_EPOCHS, GridSettings, SettingsError
@@ -167,8 +167,7 @@ def _progress_events(bar: Progress):
         if kind == "stage":
             err.print(f"[dim]{args[0]}[/dim]")
         elif kind == "train_start":
-            n = kw["members"]
-            task = bar.add_task(f"training {n} autoencoder{'s' if n != 1 else ''}", total=kw["epochs"], info="")
+            task = bar.add_task(f"training {count(kw['members'], 'autoencoder')}", total=kw["epochs"], info="")
         elif kind == "epoch":
             losses = kw["losses"]
             bar.update(task, advance=1, info=f"loss {losses.min():.4f}..{losses.max():.4f}")

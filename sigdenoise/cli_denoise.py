@@ -15,7 +15,7 @@ import numpy as np
 import typer
 
 from sigdenoise.activations import Activation
-from sigdenoise.clikit import OneLineErrors, err, fail
+from sigdenoise.clikit import OneLineErrors, count, err, fail
 from sigdenoise.settings import DEFAULT_EPOCHS
 
 
@@ -111,7 +111,7 @@ def denoise(
         if fit:
             raw, n_sources, chunks = denoising.peek_windows(chunks, denoising.windows.WINDOW, input)
             few = denoising.too_few_to_fit(len(raw), n_sources)
-            what = f"{_count(len(raw), 'window')} of {denoising.windows.WINDOW} samples from {_count(n_sources, 'signal')}"
+            what = f"{count(len(raw), 'window')} of {denoising.windows.WINDOW} samples from {count(n_sources, 'signal')}"
             # By default, take the packaged model; not for an SVD asked for (the synthetic one is worse).
             if few and fit_asked is None and method_asked is not Method.svd:
                 method = Method.ae
@@ -147,12 +147,8 @@ def denoise(
     except (SignalIOError, BundleError, SettingsError, ValueError) as e:
         raise fail(str(e)) from None
     dt = time.perf_counter() - t0
-    err.print(f"Denoised {_count(n_signals, 'signal')} ({_count(n_samples, 'sample')}) with {plan.label} in {dt:.1f} s "
+    err.print(f"Denoised {count(n_signals, 'signal')} ({count(n_samples, 'sample')}) with {plan.label} in {dt:.1f} s "
               f"({n_signals / dt:,.0f} signals/s) -> {out}", markup=False)  # fmt: skip
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'s' if n != 1 else ''}"
 
 
 def _progress(total: int):

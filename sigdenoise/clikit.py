@@ -13,6 +13,11 @@ err = Console(stderr=True)
 stdout = Console()
 
 
+def count(n: int, noun: str) -> str:
+    """'1 window', '2,000 windows': a number and its regular noun, for messages."""
+    return f"{n:,} {noun}{'s' if n != 1 else ''}"
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print one error line on stderr and return the Exit to raise: `raise fail("...")`."""
     typer.echo(f"Error: {message}", err=True)
