@@ -26,13 +26,13 @@ import time
 import numpy as np
 import torch
 
-from sigdenoise import evaluation
-from sigdenoise.activations import ACTIVATIONS
+from sigdenoise.evaluate import scoring
+from sigdenoise.models.activations import ACTIVATIONS
 from sigdenoise.device import resolve
-from sigdenoise.ensemble import Ensemble, Member
-from sigdenoise.models import Autoencoder, layer_sizes
-from sigdenoise.settings import DEFAULT_EPOCHS
-from sigdenoise.training import batch_slices, order_generator, train_ensemble, train_single
+from sigdenoise.train.fused import Ensemble, Member
+from sigdenoise.models.autoencoder import Autoencoder, layer_sizes
+from sigdenoise.study.settings import DEFAULT_EPOCHS
+from sigdenoise.train.engine import batch_slices, order_generator, train_ensemble, train_single
 
 SD = 2.25
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -63,7 +63,7 @@ def grid_members(n: int) -> list[Member]:
 
 def datasets(members, n, device) -> dict[int, torch.Tensor]:
     seeds = sorted({m.seed for m in members})
-    return {s: torch.as_tensor(evaluation.training_set(s, n, SD), dtype=torch.float32, device=device) for s in seeds}
+    return {s: torch.as_tensor(scoring.training_set(s, n, SD), dtype=torch.float32, device=device) for s in seeds}
 
 
 def time_ensemble(members, n, epochs, device, **kw) -> tuple[float, float, Ensemble, np.ndarray]:
@@ -232,7 +232,7 @@ def section_sizes(device, args) -> None:
 def section_batch(device, args) -> None:
     """Larger batches with sqrt-scaled lr: time, and quality after the same number of epochs."""
     members, epochs = grid_members(14), DEFAULT_EPOCHS if not args.quick else 15
-    test = evaluation.training_set(10_001, 2_000, SD)  # held-out clean signals
+    test = scoring.training_set(10_001, 2_000, SD)  # held-out clean signals
     ref = None
     for batch, lr in ((256, 1e-3), (1024, 2e-3), (4096, 4e-3)):
         data = datasets(members, 20_000, device)
@@ -279,7 +279,7 @@ def section_micro(device, args) -> None:
     for name, opt in (("torch.optim.Adam fused", torch.optim.Adam([p], fused=True)),
                       ("torch.optim.Adam foreach", torch.optim.Adam([p], foreach=True))):  # fmt: skip
         record("micro", f"Adam step, 190k params, {name}", bench(opt.step, device) * 1e6, "us")
-    from sigdenoise.training import FlatAdam
+    from sigdenoise.train.engine import FlatAdam
 
     for fused in (False, True):
         fa = FlatAdam(p, p.grad, 1e-3, fused=fused)
@@ -291,7 +291,7 @@ def section_micro(device, args) -> None:
                           capture_output=True, text=True).stdout  # fmt: skip
     record("micro", "first torch.optim.Adam() in a process", float(cold), "s", "imports torch._dynamo")
     t0 = time.perf_counter()
-    x = torch.as_tensor(evaluation.training_set(0, 20_000, SD), dtype=torch.float32, device=device)
+    x = torch.as_tensor(scoring.training_set(0, 20_000, SD), dtype=torch.float32, device=device)
     record("micro", "training set, 20,000 signals: numpy + copy to device", (time.perf_counter() - t0) * 1e3, "ms",
            "once per seed and run")  # fmt: skip
     perm = torch.randperm(20_000, device=device)
@@ -335,7 +335,7 @@ def section_denoise(device, args) -> None:
     """In-memory Autoencoder.denoise (no CSV files), in a fresh process so that its peak resident
     memory is its own: signals per second and memory."""
     code = (f"import resource,time,torch; from benchmarks.bench import *; d=resolve('{device.type}'); "
-            "x=np.concatenate([evaluation.training_set(s, 20_000, SD) for s in range(10)]); "
+            "x=np.concatenate([scoring.training_set(s, 20_000, SD) for s in range(10)]); "
             "m=Autoencoder('tanh', 5).to(d).eval(); "
             "rss=int(open('/proc/self/statm').read().split()[1])*os.sysconf('SC_PAGE_SIZE')/2**20; "
             "t=bench(lambda: m.denoise(x), d, 3); cuda=torch.cuda.max_memory_allocated() if d.type=='cuda' else 0; "

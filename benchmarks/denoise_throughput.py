@@ -16,14 +16,14 @@ import time
 
 import numpy as np
 
-from sigdenoise import signals
+from sigdenoise import synthetic
 
 # Runs the command as installed when cli.py registers it, else through a throwaway app.
 CHILD = """
 import sys, typer
 from sigdenoise.cli import app
 if "denoise" not in {c.name or c.callback.__name__ for c in app.registered_commands}:
-    from sigdenoise.cli_denoise import register
+    from sigdenoise.cli.denoise import register
     register(app)
 app(sys.argv[1:], prog_name="sigdenoise")
 """
@@ -33,8 +33,8 @@ def make(path: str, n: int, block: int = 20_000) -> None:
     rng = np.random.default_rng(0)
     with open(path, "w") as f:
         for i in range(0, n, block):
-            x, _, _ = signals.generate(min(block, n - i), rng)
-            np.savetxt(f, signals.add_gaussian(x, 0.3, rng), fmt="%.6f", delimiter=",")
+            x, _, _ = synthetic.generate(min(block, n - i), rng)
+            np.savetxt(f, synthetic.add_gaussian(x, 0.3, rng), fmt="%.6f", delimiter=",")
     print(f"wrote {path}: {n:,} signals, {os.path.getsize(path) / 1e9:.3f} GB")
 
 

@@ -21,8 +21,9 @@ import typer
 from scipy.signal import savgol_filter
 from typer.testing import CliRunner
 
-from sigdenoise import evaluation, metrics
-from sigdenoise.cli_denoise import register
+from sigdenoise.evaluate import scoring
+from sigdenoise.evaluate import metrics
+from sigdenoise.cli.denoise import register
 
 app = typer.Typer()
 app.callback()(lambda: None)
@@ -58,7 +59,7 @@ def sg_rows(noisy, clean, base):
 
 def main() -> None:
     rows = []
-    test = evaluation.eval_sets(1, 2000, 2.25)[1]
+    test = scoring.eval_sets(1, 2000, 2.25)[1]
     long = {"chirp": chirp(), "pulse train": pulse_train()}
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)

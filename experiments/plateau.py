@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from sigdenoise.activations import ACTIVATIONS
-from sigdenoise.ensemble import Ensemble, Member
-from sigdenoise.signals import generate
-from sigdenoise.training import train_ensemble
+from sigdenoise.models.activations import ACTIVATIONS
+from sigdenoise.train.fused import Ensemble, Member
+from sigdenoise.synthetic import generate
+from sigdenoise.train.engine import train_ensemble
 
 p = argparse.ArgumentParser()
 p.add_argument("--epochs", type=int, default=300)

@@ -7,8 +7,9 @@ import pywt
 import scipy.signal
 from numpy.testing import assert_allclose
 
-from sigdenoise import metrics, signals
-from sigdenoise.baselines import WAVELETS, SavitzkyGolay, Wavelet, Wiener, noise_sigma, wiener_rows
+from sigdenoise.evaluate import metrics
+from sigdenoise import synthetic
+from sigdenoise.models.baselines import WAVELETS, SavitzkyGolay, Wavelet, Wiener, noise_sigma, wiener_rows
 
 # The reference below calls pywt past dwt_max_level on purpose, as the chooser does.
 pytestmark = pytest.mark.filterwarnings("ignore:Level value of:UserWarning")
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Level value of:UserWarning")
 @pytest.fixture(scope="module")
 def validation():
     rng = np.random.default_rng([5, 5])
-    clean = signals.generate(150, rng)[0]
+    clean = synthetic.generate(150, rng)[0]
     return clean, clean + 0.5 * rng.standard_normal(clean.shape)
 
 
@@ -107,7 +108,7 @@ def test_wavelet_equals_pywt_one_signal_at_a_time(validation, rule, wavelet, lev
 def test_wavelet_keeps_a_noiseless_piecewise_cubic(rule):
     # db4 has 4 vanishing moments: the finest details vanish except near the break and the ends,
     # so their median, hence sigma and every threshold, is ~0 and the signal comes back whole.
-    t = signals.time_axis()
+    t = synthetic.time_axis()
     x = np.where(t < 4.3, 0.01 * t**3 - 0.1 * t, 2.0 - 0.2 * (t - 4.3) ** 2)[None]
     assert noise_sigma(pywt.wavedec(x, "db4", mode="symmetric", level=2, axis=-1)[-1])[0, 0] < 1e-12
     assert_allclose(Wavelet("db4", rule, 2).fit().denoise(x), x, atol=1e-10)

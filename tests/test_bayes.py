@@ -5,20 +5,22 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from sigdenoise import evaluation, metrics, signals
-from sigdenoise.baselines import SavitzkyGolay, Wavelet, Wiener
-from sigdenoise.bayes import BayesPosteriorMean, posterior_mean, posterior_mean_bruteforce, posterior_mean_refined
-from sigdenoise.svd import SVDProjector
+from sigdenoise.evaluate import scoring
+from sigdenoise.evaluate import metrics
+from sigdenoise import synthetic
+from sigdenoise.models.baselines import SavitzkyGolay, Wavelet, Wiener
+from sigdenoise.models.bayes import BayesPosteriorMean, posterior_mean, posterior_mean_bruteforce, posterior_mean_refined
+from sigdenoise.models.svd import SVDProjector
 
 
 @pytest.fixture(scope="module")
 def test_set():
-    return evaluation.eval_sets(seed=0, n_test=150, sd=2.25)[1]
+    return scoring.eval_sets(seed=0, n_test=150, sd=2.25)[1]
 
 
 @pytest.fixture(scope="module")
 def svd():
-    return SVDProjector(5).fit(evaluation.training_set(0, 2000, 2.25))
+    return SVDProjector(5).fit(scoring.training_set(0, 2000, 2.25))
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +42,7 @@ def test_matches_explicit_loops_on_a_coarse_discrete_prior(noise):
     prior = rng.random(13) + 0.1
     prior /= prior.sum()
     fam = rng.integers(5, size=6)
-    clean = signals.family_values(fam, rng.choice(r, size=6), signals.time_axis())
+    clean = synthetic.family_values(fam, rng.choice(r, size=6), synthetic.time_axis())
     noisy = clean + noise * rng.standard_normal(clean.shape)
     ref_mean, ref_fam = posterior_mean_bruteforce(noisy, noise, r, prior)
     for memory in (1, 1e9):  # one signal per chunk, and all at once
@@ -56,7 +58,7 @@ def test_refined_sum_equals_the_sum_over_every_grid_point(test_set, posterior, b
     # Test signals, then inputs with a broad posterior: pure noise, and r near 0 where the
     # families coincide.
     rng = np.random.default_rng(3)
-    near_zero = signals.family_values(np.arange(5), np.full(5, 0.02), signals.time_axis())
+    near_zero = synthetic.family_values(np.arange(5), np.full(5, 0.02), synthetic.time_axis())
     extra = np.concatenate([rng.standard_normal((5, 100)), near_zero + rng.standard_normal((5, 100))]) * noise
     prepared = bayes[noise].prepared_
     full = posterior_mean(test_set.noisy(noise)[:40], noise, None, None, prepared=prepared)
@@ -70,7 +72,7 @@ def test_refined_sum_equals_the_sum_over_every_grid_point(test_set, posterior, b
 def test_noiseless_limit_and_odd_symmetry(bayes):
     # y = -sin(rt) is sin at -r: the answer to -y is minus the answer to y for the odd families,
     # and a noiseless input comes back nearly unchanged when its family is unambiguous.
-    y = np.sin(1.7 * signals.time_axis())[None]
+    y = np.sin(1.7 * synthetic.time_axis())[None]
     b = bayes[0.1]
     assert_allclose(b.denoise(-y), -b.denoise(y), atol=1e-12)
     assert_allclose(b.denoise(y), y, atol=1e-3)
@@ -100,7 +102,7 @@ def test_family_posterior_names_the_family_at_low_noise(test_set, posterior):
 @pytest.mark.parametrize("noise", [0.1, 1.0])
 def test_bayes_beats_svd_and_every_tuned_baseline(test_set, posterior, svd, noise):
     rng = np.random.default_rng([0, 9])
-    val_clean = signals.generate(200, rng)[0]
+    val_clean = synthetic.generate(200, rng)[0]
     val_noisy = val_clean + noise * rng.standard_normal(val_clean.shape)
     noisy = test_set.noisy(noise)
     bayes = metrics.mse(posterior[noise][0], test_set.clean)

@@ -5,10 +5,10 @@ import numpy as np
 import torch
 from numpy.testing import assert_allclose
 
-from sigdenoise import windows
-from sigdenoise.dae import UNIT_SCALE, corrupt, cpu_threads, scale_pair, train_denoising
-from sigdenoise.models import Autoencoder
-from sigdenoise.training import train_single
+from sigdenoise.recordings import windows
+from sigdenoise.train.reference import UNIT_SCALE, corrupt, cpu_threads, scale_pair, train_denoising
+from sigdenoise.models.autoencoder import Autoencoder
+from sigdenoise.train.engine import train_single
 
 
 def test_noise_zero_unscaled_is_train_single_exactly():

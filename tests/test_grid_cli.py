@@ -8,9 +8,10 @@ import pytest
 from numpy.testing import assert_allclose
 from typer.testing import CliRunner
 
-from sigdenoise import bundle, evaluation
+from sigdenoise.models import bundle
+from sigdenoise.evaluate import scoring
 from sigdenoise.cli import app
-from sigdenoise.runfolder import RESULT_COLUMNS
+from sigdenoise.study.runfolder import RESULT_COLUMNS
 
 SMALL = ["--activation", "identity", "--activation", "tanh", "--latent", "5", "--noise", "0.1", "--noise", "1.0",
          "--epochs", "2", "--n-train", "300", "--n-test", "60", "--device", "cpu"]  # fmt: skip
@@ -50,11 +51,11 @@ def test_results_table(run):
 def test_models_reload_and_reproduce_their_rows(run):
     out, _ = run
     df = pd.read_csv(out / "results.csv", keep_default_na=False, na_values=[""])
-    sets = evaluation.eval_sets(0, 60, 2.25)
+    sets = scoring.eval_sets(0, 60, 2.25)
     for act in ("identity", "tanh"):
         model, meta = bundle.load(out / "models" / f"ae-{act}-latent5-seed0.safetensors")
         assert meta["activation"] == act and meta["latent"] == 5 and meta["epochs"] == 2
-        rows, _ = evaluation.evaluate(model, sets, 1.0)
+        rows, _ = scoring.evaluate(model, sets, 1.0)
         want = df[(df["activation"] == act) & (df["noise"] == 1.0)].set_index("eval")["mse"]
         for r in rows:
             assert_allclose(r["mse"], want[r["eval"]], rtol=1e-6)
@@ -95,7 +96,7 @@ def test_resume_skips_finished_cells_and_extends(run):
 
 
 def test_killed_run_leaves_valid_results_and_resumes(tmp_path, monkeypatch):
-    import sigdenoise.grid as grid_mod
+    import sigdenoise.study.grid as grid_mod
 
     def killed(*args, **kwargs):
         raise KeyboardInterrupt
@@ -170,7 +171,7 @@ def test_out_that_is_a_file_or_holds_a_broken_config_is_an_error(tmp_path):
 def test_quick_report_defaults_to_a_folder_apart_from_the_report(tmp_path, monkeypatch):
     from pathlib import Path
 
-    from sigdenoise import report as report_mod
+    from sigdenoise.study import report as report_mod
 
     seen = []
     monkeypatch.setattr(report_mod, "build", lambda settings, out, cache, *a, **k: seen.append((settings.quick, out, cache)))

@@ -7,8 +7,8 @@ import pytest
 import torch
 from numpy.testing import assert_allclose
 
-from sigdenoise import penalties
-from sigdenoise.activations import ACTIVATIONS, apply
+from sigdenoise.train import penalties
+from sigdenoise.models.activations import ACTIVATIONS, apply
 
 
 def test_l1_by_hand():

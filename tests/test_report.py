@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from sigdenoise import claims
-from sigdenoise.activations import ACTIVATIONS
+from sigdenoise.evaluate import claims
+from sigdenoise.models.activations import ACTIVATIONS
 from sigdenoise.cli import app
 
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-from sigdenoise.signalio import SignalIOError, open_signals
-from sigdenoise.writers import Writer
+from sigdenoise.recordings.read import SignalIOError, open_signals
+from sigdenoise.recordings.write import Writer
 
 
 def read_all(path, **kw):

@@ -4,13 +4,14 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from sigdenoise import metrics, signals
-from sigdenoise.svd import Identity, SVDProjector
+from sigdenoise.evaluate import metrics
+from sigdenoise import synthetic
+from sigdenoise.models.svd import Identity, SVDProjector
 
 
 @pytest.fixture(scope="module")
 def clean():
-    return signals.generate(3_000, np.random.default_rng(0))[0]
+    return synthetic.generate(3_000, np.random.default_rng(0))[0]
 
 
 @pytest.mark.parametrize("k", [1, 5, 20])
@@ -53,7 +54,7 @@ def test_snr_gain_of_ten_for_tenfold_error_energy():
 
 
 def test_noisy_row_has_zero_gain_exactly(clean):
-    noisy = signals.add_gaussian(clean[:50], 1.0, np.random.default_rng(1))
+    noisy = synthetic.add_gaussian(clean[:50], 1.0, np.random.default_rng(1))
     s = metrics.scores(noisy, Identity().denoise(noisy), clean[:50])
     assert s["snr_gain_db"] == 0.0
     assert s["snr_in_db"] == s["snr_out_db"]

@@ -10,10 +10,10 @@ import torch
 import torch.nn.functional as F
 from numpy.testing import assert_allclose
 
-from sigdenoise.activations import ACTIVATIONS, apply
-from sigdenoise.ensemble import KERNEL_ORDER, Ensemble, Fused, Member, emit_activation, kernel_groups, run
-from sigdenoise.models import Autoencoder
-from sigdenoise.training import COMPILE_MIN_STEPS, FlatAdam, train_ensemble, train_single, worth_compiling
+from sigdenoise.models.activations import ACTIVATIONS, apply
+from sigdenoise.train.fused import KERNEL_ORDER, Ensemble, Fused, Member, emit_activation, kernel_groups, run
+from sigdenoise.models.autoencoder import Autoencoder
+from sigdenoise.train.engine import COMPILE_MIN_STEPS, FlatAdam, train_ensemble, train_single, worth_compiling
 
 MIXED = ("identity", "relu", "sigmoid", "tanh", "leakyrelu", "prelu", "gelu")
 
@@ -134,7 +134,7 @@ def test_workers_report_every_epoch_while_running_ahead_of_a_slow_parent():
 
 
 def test_a_failing_worker_stops_the_training_with_its_error(monkeypatch):
-    import sigdenoise.training as training
+    import sigdenoise.train.engine as training
 
     real, calls = training._run_epoch, [0]
 

@@ -16,8 +16,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
-from sigdenoise.models import Autoencoder
-from sigdenoise.writers import file_mode
+from sigdenoise.models.autoencoder import Autoencoder
+from sigdenoise.recordings.write import file_mode
 
 FORMAT = "sigdenoise-ae/1"
 

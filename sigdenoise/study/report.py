@@ -16,12 +16,19 @@ import numpy as np
 import pandas as pd
 import torch
 
-from sigdenoise import bundle, claims, evaluation, figures, grid, reportdata, stats, tables
-from sigdenoise.activations import ACTIVATIONS
-from sigdenoise.runfolder import RunFolder, git_commit, write_text
-from sigdenoise.settings import GridSettings
-from sigdenoise.subspace import linear_decoder_basis, principal_angles
-from sigdenoise.svd import SVDProjector
+from sigdenoise.models import bundle
+from sigdenoise.evaluate import claims
+from sigdenoise.evaluate import scoring
+from sigdenoise.study import figures
+from sigdenoise.study import grid
+from sigdenoise.study import report_rows
+from sigdenoise.evaluate import stats
+from sigdenoise.study import tables
+from sigdenoise.models.activations import ACTIVATIONS
+from sigdenoise.study.runfolder import RunFolder, git_commit, write_text
+from sigdenoise.study.settings import GridSettings
+from sigdenoise.evaluate.subspace import linear_decoder_basis, principal_angles
+from sigdenoise.models.svd import SVDProjector
 
 REPORT_COLUMNS = ["model", "variant", "activation", "latent", "train_noise", "noise", "seed", "eval", "family", "mse", "mean_mse",
                   "snr_in_db", "snr_out_db", "snr_gain_db", "epochs", "n_train", "final_train_loss", "settings"]  # fmt: skip
@@ -70,7 +77,7 @@ def linear_angles(folder: RunFolder, settings: ReportSettings) -> dict[int, np.n
     out = {}
     for s in settings.seeds:
         model, _ = bundle.load(folder.model_path(f"ae-identity-latent5-seed{s}"))
-        basis = SVDProjector(5).fit(evaluation.training_set(s, settings.n_train, settings.sd)).basis_
+        basis = SVDProjector(5).fit(scoring.training_set(s, settings.n_train, settings.sd)).basis_
         out[s] = np.degrees(principal_angles(linear_decoder_basis(model), basis))
     return out
 
@@ -100,8 +107,8 @@ def build(settings: ReportSettings, out: Path, cache: Path, device: torch.device
     emit("stage", "evaluating every denoiser, per family, over seeds")
     rows = []
     for s in settings.seeds:
-        train = evaluation.training_set(s, settings.n_train, settings.sd)
-        rows += reportdata.seed_rows(s, gs.noises, gs.latents, models[s], train, settings.sd, settings.n_test, settings.n_valid)
+        train = scoring.training_set(s, settings.n_train, settings.sd)
+        rows += report_rows.seed_rows(s, gs.noises, gs.latents, models[s], train, settings.sd, settings.n_test, settings.n_valid)
     df = pd.DataFrame(rows).reindex(columns=REPORT_COLUMNS)
     df["activation"] = df["activation"].fillna("")
     df["variant"] = df["variant"].fillna("")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from sigdenoise.activations import LEAKY_SLOPE
+from sigdenoise.models.activations import LEAKY_SLOPE
 
 EPS = 1e-6
 

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from sigdenoise import evaluation, metrics, signals
-from sigdenoise.baselines import SavitzkyGolay, Wavelet, Wiener
-from sigdenoise.bayes import BayesPosteriorMean
-from sigdenoise.svd import Identity, SVDProjector
+from sigdenoise.evaluate import scoring
+from sigdenoise.evaluate import metrics
+from sigdenoise import synthetic
+from sigdenoise.models.baselines import SavitzkyGolay, Wavelet, Wiener
+from sigdenoise.models.bayes import BayesPosteriorMean
+from sigdenoise.models.svd import Identity, SVDProjector
 
-VALID = 4  # the validation stream of a seed (evaluation.TRAIN..PROBE_NOISE are 0..3)
+VALID = 4  # the validation stream of a seed (scoring.TRAIN..PROBE_NOISE are 0..3)
 
 
 def validation_pair(seed: int, n: int, sd: float, level: float) -> tuple[np.ndarray, np.ndarray]:
     """Clean and noisy validation signals, (n, 100) each, independent of training and test."""
-    rng = evaluation.rng(seed, VALID)
-    clean = signals.generate(n, rng, sd)[0]
+    rng = scoring.rng(seed, VALID)
+    clean = synthetic.generate(n, rng, sd)[0]
     return clean, clean + level * rng.standard_normal(clean.shape)
 
 
@@ -42,15 +44,15 @@ def baselines(seed: int, level: float, sd: float, n_valid: int) -> list[tuple[di
     return out
 
 
-def rows_for(denoiser, base: dict, sets: list[evaluation.EvalSet], level: float, seed: int) -> list[dict]:
+def rows_for(denoiser, base: dict, sets: list[scoring.EvalSet], level: float, seed: int) -> list[dict]:
     """Rows of one denoiser at one level: each set as a whole (family 'all') and the test set by family."""
-    metric_rows, recon = evaluation.evaluate(denoiser, sets, level)
+    metric_rows, recon = scoring.evaluate(denoiser, sets, level)
     rows = [{**base, "noise": level, "seed": seed, "family": "all", **m} for m in metric_rows]
     for s in sets:
         if s.family is None:
             continue
         noisy = s.noisy(level)
-        for f, name in enumerate(signals.FAMILIES):
+        for f, name in enumerate(synthetic.FAMILIES):
             sel = s.family == f
             if sel.any():
                 m = metrics.scores(noisy[sel], recon[s.name][sel], s.clean[sel])
@@ -60,7 +62,7 @@ def rows_for(denoiser, base: dict, sets: list[evaluation.EvalSet], level: float,
 
 def seed_rows(seed: int, noises, latents, ae_models: list, train: np.ndarray, sd: float, n_test: int, n_valid: int) -> list[dict]:
     """Every denoiser of one seed at every noise level. ae_models: (Autoencoder, meta) pairs."""
-    sets = evaluation.eval_sets(seed, n_test, sd)
+    sets = scoring.eval_sets(seed, n_test, sd)
     fixed = [({"model": "noisy", "variant": "", "settings": ""}, Identity())]
     fixed += [({"model": "svd", "variant": "", "latent": k, "settings": f"rank {k}"}, SVDProjector(k).fit(train)) for k in latents]
     for model, meta in ae_models:

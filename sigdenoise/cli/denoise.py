@@ -14,9 +14,9 @@ from typing import Annotated, Optional
 import numpy as np
 import typer
 
-from sigdenoise.activations import Activation
-from sigdenoise.clikit import OneLineErrors, count, err, fail
-from sigdenoise.settings import DEFAULT_EPOCHS
+from sigdenoise.models.activations import Activation
+from sigdenoise.cli.common import OneLineErrors, count, err, fail
+from sigdenoise.study.settings import DEFAULT_EPOCHS
 
 
 class Layout(str, Enum):
@@ -68,12 +68,12 @@ def denoise(
     device: Annotated[Device, typer.Option(help="auto takes CUDA when present.")] = Device.auto,
 ) -> None:
     """Denoise your own signals, of any length; writes the same shape back."""
-    from sigdenoise import denoising
-    from sigdenoise.bundle import BundleError
+    from sigdenoise.recordings import pipeline
+    from sigdenoise.models.bundle import BundleError
     from sigdenoise.device import resolve
-    from sigdenoise.settings import SettingsError
-    from sigdenoise.signalio import SignalIOError, open_signals
-    from sigdenoise.writers import Writer
+    from sigdenoise.study.settings import SettingsError
+    from sigdenoise.recordings.read import SignalIOError, open_signals
+    from sigdenoise.recordings.write import Writer
 
     # Fitting on the input's own windows is the default: it gained SNR on every recording measured,
     # where the packaged model, trained on the study's sinusoids, loses 2-10 dB on light noise
@@ -87,16 +87,16 @@ def denoise(
         raise fail("--model loads a trained autoencoder; it cannot be combined with --fit or --method svd")
     if latent not in (1, 5):
         raise fail(f"--latent: must be 1 or 5, got {latent}")
-    if rank is not None and not 1 <= rank <= denoising.windows.WINDOW:
-        raise fail(f"--rank: must be between 1 and the window ({denoising.windows.WINDOW} samples), got {rank}")
+    if rank is not None and not 1 <= rank <= pipeline.windows.WINDOW:
+        raise fail(f"--rank: must be between 1 and the window ({pipeline.windows.WINDOW} samples), got {rank}")
     if rank is not None and method is Method.ae:
         raise fail("--rank: only the SVD denoiser has a rank; it cannot be combined with --method ae")
     if not 1 <= digits <= 17:
         raise fail(f"--digits: must be between 1 and 17, got {digits}")
     if epochs < 1:
         raise fail(f"--epochs: must be at least 1, got {epochs}")
-    if not 1 <= hop <= (denoising.windows.WINDOW if model is None else hop):
-        raise fail(f"--hop: must be between 1 and the window ({denoising.windows.WINDOW} samples), got {hop}")
+    if not 1 <= hop <= (pipeline.windows.WINDOW if model is None else hop):
+        raise fail(f"--hop: must be between 1 and the window ({pipeline.windows.WINDOW} samples), got {hop}")
     if plot is not None and not plot.parent.is_dir():
         raise fail(f"--plot: no directory {plot.parent} to write {plot.name} in")
     if plot is not None and plot.suffix.lower() != ".png":
@@ -109,9 +109,9 @@ def denoise(
         chunks = src.chunks()
         plan = None
         if fit:
-            raw, n_sources, chunks = denoising.peek_windows(chunks, denoising.windows.WINDOW, input)
-            few = denoising.too_few_to_fit(len(raw), n_sources)
-            what = f"{count(len(raw), 'window')} of {denoising.windows.WINDOW} samples from {count(n_sources, 'signal')}"
+            raw, n_sources, chunks = pipeline.peek_windows(chunks, pipeline.windows.WINDOW, input)
+            few = pipeline.too_few_to_fit(len(raw), n_sources)
+            what = f"{count(len(raw), 'window')} of {pipeline.windows.WINDOW} samples from {count(n_sources, 'signal')}"
             # By default, take the packaged model; not for an SVD asked for (the synthetic one is worse).
             if few and fit_asked is None and method_asked is not Method.svd:
                 method = Method.ae
@@ -122,18 +122,18 @@ def denoise(
                     err.print(f"warning: fitting on only {what} may remove signal; --no-fit uses the packaged "
                               "autoencoder", markup=False)  # fmt: skip
                 err.print(f"fitting {method.value} on {len(raw)} windows of {input}", style="dim", markup=False)
-                plan = denoising.fit_plan(method.value, raw, hop, scale is not False, rank, activation.value, latent, epochs, seed, dev)
+                plan = pipeline.fit_plan(method.value, raw, hop, scale is not False, rank, activation.value, latent, epochs, seed, dev)
         if plan is None:
             if method is Method.svd:
-                plan = denoising.synthetic_svd_plan(rank or 5, hop, scale is not False)
+                plan = pipeline.synthetic_svd_plan(rank or 5, hop, scale is not False)
             else:
-                plan = denoising.load_plan(model, hop, scale, dev)
+                plan = pipeline.load_plan(model, hop, scale, dev)
         if not 1 <= hop <= plan.width:
             raise fail(f"--hop: must be between 1 and the window ({plan.width} samples), got {hop}")
         shown: list[tuple] = []
         n_signals = n_samples = 0
         with Writer(out, src, digits) as w, _progress(src.size) as bar:
-            for chunk, y in denoising.stream(chunks, plan, input):
+            for chunk, y in pipeline.stream(chunks, plan, input):
                 w.write(chunk, y)
                 bar.update(0, completed=src.read)
                 n_signals += len(chunk)
@@ -141,7 +141,7 @@ def denoise(
                 for k in range(min(len(chunk), PLOT_SIGNALS - len(shown))):
                     shown.append((f"{chunk.unit} {chunk.lines[k]}", np.array(chunk.values[k]), np.array(y[k])))
         if plot is not None:
-            from sigdenoise.denoise_figure import noisy_vs_denoised
+            from sigdenoise.recordings.figure import noisy_vs_denoised
 
             noisy_vs_denoised(shown, plot, f"{input.name} -> {out.name}; {plan.label}")
     except (SignalIOError, BundleError, SettingsError, ValueError) as e:
@@ -190,11 +190,11 @@ def train(
     device: Annotated[Device, typer.Option(help="auto takes CUDA when present.")] = Device.auto,
 ) -> None:
     """Train one autoencoder and save it for `denoise --model`."""
-    from sigdenoise.bundle import BundleError, check_target
+    from sigdenoise.models.bundle import BundleError, check_target
     from sigdenoise.device import resolve
-    from sigdenoise.model_training import TrainSpec, train_model
-    from sigdenoise.settings import SettingsError
-    from sigdenoise.signalio import SignalIOError
+    from sigdenoise.train.model_file import TrainSpec, train_model
+    from sigdenoise.study.settings import SettingsError
+    from sigdenoise.recordings.read import SignalIOError
 
     noise = _noise_range(train_noise)
     spec = TrainSpec(activation.value, latent, epochs, noise, noise_type.value, scale, n_train, sd, lr, lr_end, seed,

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from sigdenoise.activations import ACTIVATIONS, LEAKY_SLOPE, LEARNED, apply
-from sigdenoise.models import Autoencoder, layer_sizes
+from sigdenoise.models.activations import ACTIVATIONS, LEAKY_SLOPE, LEARNED, apply
+from sigdenoise.models.autoencoder import Autoencoder, layer_sizes
 
 
 @dataclass(frozen=True, order=True)
@@ -328,7 +328,7 @@ class Fused:
         """Run steps of this batch size through torch.compile's form of the step (fused_step);
         the other sizes (a short last batch) keep the tape. Compiles on the first such step:
         seconds, which a long training repays (benchmarks/README.md)."""
-        from sigdenoise.fused_step import make_step
+        from sigdenoise.train.compiled import make_step
 
         # cpp_wrapper: the compiled step's driver in C++ too, not ~300 Python calls (5 % a step).
         options: dict = {"cpp_wrapper": True}

@@ -13,14 +13,18 @@ import numpy as np
 import pandas as pd
 import torch
 
-from sigdenoise import bundle, evaluation, figures, signals, tables
-from sigdenoise.ensemble import Ensemble, Member
-from sigdenoise.models import Autoencoder
-from sigdenoise.runfolder import RESULT_COLUMNS, RunFolder, git_commit, write_text
-from sigdenoise.settings import GridSettings, SettingsError
-from sigdenoise.svd import Identity, SVDProjector
-from sigdenoise.training import TrainLog, train_ensemble
-from sigdenoise.variant_training import VariantMember, train_variants
+from sigdenoise.models import bundle
+from sigdenoise.evaluate import scoring
+from sigdenoise.study import figures
+from sigdenoise import synthetic
+from sigdenoise.study import tables
+from sigdenoise.train.fused import Ensemble, Member
+from sigdenoise.models.autoencoder import Autoencoder
+from sigdenoise.study.runfolder import RESULT_COLUMNS, RunFolder, git_commit, write_text
+from sigdenoise.study.settings import GridSettings, SettingsError
+from sigdenoise.models.svd import Identity, SVDProjector
+from sigdenoise.train.engine import TrainLog, train_ensemble
+from sigdenoise.train.vmapped import VariantMember, train_variants
 
 Event = Callable[..., None]
 KEY = ["model", "variant", "activation", "latent", "train_noise", "noise", "seed", "eval"]
@@ -136,7 +140,7 @@ def train_members(members: list[VariantMember], train_sets: dict[int, np.ndarray
         fresh = None
         if settings.width is not None:  # the wide denoiser sees freshly drawn signals each epoch
             def fresh(seed, epoch):
-                x = signals.generate(settings.n_train, evaluation.rng(seed, 100 + epoch), settings.sd)[0]
+                x = synthetic.generate(settings.n_train, scoring.rng(seed, 100 + epoch), settings.sd)[0]
                 return torch.as_tensor(x, dtype=torch.float32, device=device)
         models, log = train_variants(other, tensors({m.seed for m in other}), settings.epochs,
                                      settings.variant_settings(), settings.batch_size, settings.lr, fresh,
@@ -182,14 +186,14 @@ def run(settings: GridSettings, folder: RunFolder, device: torch.device, on_even
         rows.extend(fresh)
         folder.write_results(pd.DataFrame(rows, columns=RESULT_COLUMNS))
 
-    train = {s: evaluation.training_set(s, settings.n_train, settings.sd) for s in settings.seeds}
-    sets = {s: evaluation.eval_sets(s, settings.n_test, settings.sd, settings.probe_copies) for s in settings.seeds}
+    train = {s: scoring.training_set(s, settings.n_train, settings.sd) for s in settings.seeds}
+    sets = {s: scoring.eval_sets(s, settings.n_test, settings.sd, settings.probe_copies) for s in settings.seeds}
     probe_rows: list[dict] = []
 
     def record(denoiser, base: dict, seed: int, levels=None) -> list[dict]:
         out = []
         for level in levels or settings.noises:
-            metric_rows, recon = evaluation.evaluate(denoiser, sets[seed], level)
+            metric_rows, recon = scoring.evaluate(denoiser, sets[seed], level)
             out += [{**base, "noise": level, "seed": seed, **m} for m in metric_rows]
             if seed == settings.seeds[0]:
                 probe_rows.append({**base, "noise": level, "recon": recon["probe"]})
@@ -251,13 +255,13 @@ def write_outputs(results: pd.DataFrame, folder: RunFolder, settings: GridSettin
         figures.training_curves(pd.read_csv(loss_path), folder.figures / "training_loss.png", footer)
 
 
-def probe_table(entries: list[dict], probe: evaluation.EvalSet) -> pd.DataFrame:
+def probe_table(entries: list[dict], probe: scoring.EvalSet) -> pd.DataFrame:
     """Long table of probe curves for the figures: one row per (model, latent, noise, copy, t).
 
     `model` is noisy/svd/ae as in results.csv; the noisy rows' `latent` is empty. The clean
     signal is sin(t) and is not stored.
     """
-    t = signals.time_axis(probe.clean.shape[1])
+    t = synthetic.time_axis(probe.clean.shape[1])
     frames = []
     for e in entries:
         recon = e["recon"]  # (copies, 100)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
-from sigdenoise.activations import ACTIVATIONS
-from sigdenoise.models import LATENTS
-from sigdenoise.variants import VARIANTS, VariantSettings
+from sigdenoise.models.activations import ACTIVATIONS
+from sigdenoise.models.autoencoder import LATENTS
+from sigdenoise.train.objectives import VARIANTS, VariantSettings
 
 # Measured by experiments/plateau.py (experiments/plateau_loss.csv, README "Default epochs"): at 300
 # epochs every member's training loss is within 1.27x of its 400-epoch value and the mean loss

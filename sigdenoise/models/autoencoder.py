@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sigdenoise.activations import ACTIVATIONS, LEARNED, PRELU_INIT, apply
+from sigdenoise.models.activations import ACTIVATIONS, LEARNED, PRELU_INIT, apply
 
 ENCODER_5 = (100, 50, 25, 10, 5)
 LATENTS = (1, 5)
@@ -82,7 +82,7 @@ class Autoencoder(nn.Module):
         A VAE decodes the mean of its code; a sigmoid-output model (trained with cross-entropy)
         works on signals mapped into [0, 1] and maps its output back."""
         if self.output == "sigmoid":
-            from sigdenoise.variants import from_unit, to_unit
+            from sigdenoise.train.objectives import from_unit, to_unit
 
             return from_unit(torch.sigmoid(self.logits(to_unit(x))))
         return self.logits(x)

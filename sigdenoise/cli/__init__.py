@@ -13,11 +13,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from typer.core import TyperGroup
 
-from sigdenoise.clikit import OneLineErrors, count, err, fail, stdout
+from sigdenoise.cli.common import OneLineErrors, count, err, fail, stdout
 
-from sigdenoise.activations import ACTIVATIONS, Activation
-from sigdenoise.settings import DEFAULT_EPOCHS, GridSettings, SettingsError
-from sigdenoise.variants import LOSSES, NOISE_KINDS, SPARSE_KINDS, VARIANTS
+from sigdenoise.models.activations import ACTIVATIONS, Activation
+from sigdenoise.study.settings import DEFAULT_EPOCHS, GridSettings, SettingsError
+from sigdenoise.train.objectives import LOSSES, NOISE_KINDS, SPARSE_KINDS, VARIANTS
 
 class Group(TyperGroup):
     def list_commands(self, ctx):  # keep the order the commands are defined in
@@ -82,10 +82,11 @@ def grid(
     width: Annotated[Optional[int], typer.Option(help="Wider body (n, W, W/2, W/4, latent) for the denoising variant, fresh signals each epoch.", show_default=False, rich_help_panel="Variants")] = None,
 ) -> None:
     """Train and compare the autoencoder grid (activation x latent x noise) with the SVD projector."""
-    from sigdenoise import grid as grid_mod, tables
-    from sigdenoise.bundle import BundleError
+    from sigdenoise.study import grid as grid_mod
+    from sigdenoise.study import tables
+    from sigdenoise.models.bundle import BundleError
     from sigdenoise.device import resolve
-    from sigdenoise.runfolder import RunFolder, default_out
+    from sigdenoise.study.runfolder import RunFolder, default_out
 
     try:
         settings = GridSettings(
@@ -131,9 +132,10 @@ def report(
     """Regenerate the report: the study's figures, statistics over seeds, baselines, the Bayes ceiling and the claims table."""
     from dataclasses import replace
 
-    from sigdenoise import grid as grid_mod, report as report_mod
+    from sigdenoise.study import grid as grid_mod
+    from sigdenoise.study import report as report_mod
     from sigdenoise.device import resolve
-    from sigdenoise.runfolder import RunFolder
+    from sigdenoise.study.runfolder import RunFolder
 
     try:
         settings = report_mod.ReportSettings.quick_settings() if quick else report_mod.ReportSettings()
@@ -175,7 +177,7 @@ def _progress_events(bar: Progress):
     return on_event
 
 
-from sigdenoise.cli_denoise import register  # noqa: E402  (its commands import clikit, not this module)
+from sigdenoise.cli.denoise import register  # noqa: E402  (its commands import clikit, not this module)
 
 register(app)
 

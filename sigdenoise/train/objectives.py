@@ -43,7 +43,7 @@ class VariantSettings:
     loss: str = "mse"
 
     def __post_init__(self) -> None:
-        from sigdenoise.settings import SettingsError
+        from sigdenoise.study.settings import SettingsError
 
         checks = [
             (self.train_noise_kind in NOISE_KINDS, "--train-noise-kind", f"must be one of {', '.join(NOISE_KINDS)}"),

@@ -19,16 +19,16 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-from sigdenoise import variants
-from sigdenoise.models import Autoencoder
-from sigdenoise.training import TrainLog, batch_slices, order_generator
+from sigdenoise.train import objectives
+from sigdenoise.models.autoencoder import Autoencoder
+from sigdenoise.train.engine import TrainLog, batch_slices, order_generator
 
-NOISE_TYPES = variants.NOISE_KINDS  # gaussian, masking, salt-pepper: the grid's names
+NOISE_TYPES = objectives.NOISE_KINDS  # gaussian, masking, salt-pepper: the grid's names
 UNIT_SCALE = {"center": 0.0, "half_range": 1.0}  # the range scaled training maps every window into
 
 
 def corrupt(x: torch.Tensor, kind: str, level: float | tuple[float, float], gen: torch.Generator) -> torch.Tensor:
-    """Noisy copy of clean windows x (B, d), by variants.corrupt: gaussian x + level·p; masking:
+    """Noisy copy of clean windows x (B, d), by objectives.corrupt: gaussian x + level·p; masking:
     each sample zeroed with probability level; salt-pepper: set to the window's min or max with
     probability level/2 each. level (lo, hi): each window draws its own level uniformly in [lo, hi]."""
     if isinstance(level, tuple):
@@ -36,7 +36,7 @@ def corrupt(x: torch.Tensor, kind: str, level: float | tuple[float, float], gen:
         level = lo + (hi - lo) * torch.rand((x.shape[0], 1), generator=gen, dtype=x.dtype).to(x.device)
     elif level == 0:
         return x
-    return variants.corrupt(x, kind, torch.as_tensor(level, dtype=x.dtype, device=x.device), gen)
+    return objectives.corrupt(x, kind, torch.as_tensor(level, dtype=x.dtype, device=x.device), gen)
 
 
 def scale_pair(noisy: torch.Tensor, clean: torch.Tensor, scale: dict) -> tuple[torch.Tensor, torch.Tensor]:

@@ -16,8 +16,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from sigdenoise.activations import ACTIVATIONS  # noqa: E402
-from sigdenoise.tables import ROW_ORDER, grid_table  # noqa: E402
+from sigdenoise.models.activations import ACTIVATIONS  # noqa: E402
+from sigdenoise.study.tables import ROW_ORDER, grid_table  # noqa: E402
 
 PANEL_ORDER = [*ACTIVATIONS, "svd"]
 

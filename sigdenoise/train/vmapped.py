@@ -17,11 +17,11 @@ import numpy as np
 import torch
 from torch.func import stack_module_state, vmap
 
-from sigdenoise import penalties
-from sigdenoise.activations import apply
-from sigdenoise.models import Autoencoder
-from sigdenoise.training import TrainLog, batch_slices, order_generator
-from sigdenoise.variants import VariantSettings, corrupt, reconstruction_loss, to_unit
+from sigdenoise.train import penalties
+from sigdenoise.models.activations import apply
+from sigdenoise.models.autoencoder import Autoencoder
+from sigdenoise.train.engine import TrainLog, batch_slices, order_generator
+from sigdenoise.train.objectives import VariantSettings, corrupt, reconstruction_loss, to_unit
 
 
 @dataclass(frozen=True, order=True)

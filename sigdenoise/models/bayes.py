@@ -1,6 +1,6 @@
 """The Bayes-optimal (MMSE) denoiser of the synthetic signals: the posterior mean E[x | noisy].
 
-The prior is the generator's (signals.generate): family uniform over the five, r ~ Normal(0, sd),
+The prior is the generator's (synthetic.generate): family uniform over the five, r ~ Normal(0, sd),
 x = s_f(r) sampled at t_j = j/10; the likelihood is Gaussian white noise of known level l. Then
 
     E[x | y] = sum_f integral w(f, r) s_f(r) dr,   w ∝ p(f) p(r) exp(-||y - s_f(r)||^2 / (2 l^2)),
@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sigdenoise import signals
+from sigdenoise import synthetic
 
-N_FAMILIES = len(signals.FAMILIES)
+N_FAMILIES = len(synthetic.FAMILIES)
 
 
 def templates(r: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -51,7 +51,7 @@ def prepare(noise: float, r: np.ndarray, log_weight: np.ndarray, t: np.ndarray) 
     """What posterior_mean needs that does not depend on the data, for reuse across calls.
 
     bank (3G, m): the sin, cos and product templates over l^2, so y @ bank.T = y . s / l^2;
-    base (5, G): log_weight - ||s_f(r)||^2 / (2 l^2) per family (rows in signals.FAMILIES order).
+    base (5, G): log_weight - ||s_f(r)||^2 / (2 l^2) per family (rows in synthetic.FAMILIES order).
     """
     if noise <= 0:
         raise ValueError(f"noise must be > 0, got {noise}")
@@ -127,7 +127,7 @@ def posterior_mean(
     """
     y = np.atleast_2d(np.asarray(noisy, dtype=float))
     if prepared is None:
-        prepared = prepare(noise, r, log_weight, signals.time_axis(y.shape[-1]) if t is None else t)
+        prepared = prepare(noise, r, log_weight, synthetic.time_axis(y.shape[-1]) if t is None else t)
     bank, base = prepared["bank"], prepared["base"]  # (3G, m), (5, G)
     chunk, proj_buf, w_buf = _chunks(len(y), base.shape[1], memory_bytes)
     mean, fam = np.empty_like(y), np.empty((len(y), N_FAMILIES))
@@ -200,7 +200,7 @@ def r_grid(noise: float, sd: float, step: float | None = None, width: float = 7.
 
 
 class BayesPosteriorMean:
-    """MMSE denoiser for signals drawn by signals.generate with Gaussian noise of level `noise`.
+    """MMSE denoiser for signals drawn by synthetic.generate with Gaussian noise of level `noise`.
 
     Knows its prior, so `fit` needs no data. step/width set the r grid (see r_grid); refine sums
     only the non-negligible part of it (posterior_mean_refined), else every point (posterior_mean).
@@ -228,8 +228,8 @@ class BayesPosteriorMean:
         """Needs no data (the prior is known): builds the r grid r_ (G,), log_weight_ (G,) and the
         templates (prepared_) for signals of clean's length (default 100 samples)."""
         self.r_, self.log_weight_ = r_grid(self.noise, self.sd, self.step, self.width)
-        m = signals.N_SAMPLES if clean is None else np.shape(clean)[-1]
-        self.prepared_ = prepare(self.noise, self.r_, self.log_weight_, signals.time_axis(m))
+        m = synthetic.N_SAMPLES if clean is None else np.shape(clean)[-1]
+        self.prepared_ = prepare(self.noise, self.r_, self.log_weight_, synthetic.time_axis(m))
         return self
 
     def posterior(self, noisy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -246,7 +246,7 @@ class BayesPosteriorMean:
         return self.posterior(noisy)[0]
 
     def family_posterior(self, noisy: np.ndarray) -> np.ndarray:
-        """P(family | noisy), (n, 5), columns in signals.FAMILIES order."""
+        """P(family | noisy), (n, 5), columns in synthetic.FAMILIES order."""
         return self.posterior(noisy)[1]
 
 
@@ -256,17 +256,17 @@ def posterior_mean_bruteforce(
     """Unoptimised reference for tests: explicit loops over signals, families and r values.
 
     noisy: (n, m); r: (K,) support of a discrete prior on r with masses prior_r (K,); families
-    uniform. Templates come from signals.family_values and distances are computed directly.
+    uniform. Templates come from synthetic.family_values and distances are computed directly.
     Returns mean (n, m) and family probabilities (n, 5). Cost O(n * 5 * K * m) in Python loops.
     """
     y = np.atleast_2d(np.asarray(noisy, dtype=float))
-    t = signals.time_axis(y.shape[-1]) if t is None else np.asarray(t, dtype=float)
+    t = synthetic.time_axis(y.shape[-1]) if t is None else np.asarray(t, dtype=float)
     means, fams = [], []
     for x in y:
         logw, vals, fam_of = [], [], []
         for f in range(N_FAMILIES):
             for rk, pk in zip(r, prior_r):
-                sf = signals.family_values(np.array([f]), np.array([rk]), t)[0]
+                sf = synthetic.family_values(np.array([f]), np.array([rk]), t)[0]
                 logw.append(np.log(1.0 / N_FAMILIES) + np.log(pk) - np.sum((x - sf) ** 2) / (2 * noise**2))
                 vals.append(sf)
                 fam_of.append(f)

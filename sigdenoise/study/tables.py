@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sigdenoise.activations import ACTIVATIONS
+from sigdenoise.models.activations import ACTIVATIONS
 
 ROW_ORDER = ["noisy", "svd", *ACTIVATIONS, "savgol", "wiener", "wavelet (universal)", "wavelet (bayes)", "bayes"]
 

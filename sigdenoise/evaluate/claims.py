@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sigdenoise.activations import ACTIVATIONS
+from sigdenoise.models.activations import ACTIVATIONS
 
 NONLINEAR = [a for a in ACTIVATIONS if a != "identity"]
 SIN_POWER = float(np.mean(np.sin(np.arange(100) / 10) ** 2))  # mean of sin(t)^2 on the grid, ~0.5

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sigdenoise.signalio import Chunk, SignalIOError, Source, quote
+from sigdenoise.recordings.read import Chunk, SignalIOError, Source, quote
 
 NPY_HEADER = 128  # bytes reserved for a streamed .npy header, rewritten with the final shape
 

@@ -12,7 +12,8 @@ from typing import Protocol
 
 import numpy as np
 
-from sigdenoise import metrics, signals
+from sigdenoise.evaluate import metrics
+from sigdenoise import synthetic
 
 # Independent random streams of one seed.
 TRAIN, TEST, TEST_NOISE, PROBE_NOISE = 0, 1, 2, 3
@@ -41,14 +42,14 @@ class EvalSet:
 
 def training_set(seed: int, n: int, sd: float) -> np.ndarray:
     """The clean training signals of one seed, (n, 100)."""
-    return signals.generate(n, rng(seed, TRAIN), sd)[0]
+    return synthetic.generate(n, rng(seed, TRAIN), sd)[0]
 
 
 def eval_sets(seed: int, n_test: int, sd: float, probe_copies: int = 10) -> list[EvalSet]:
     """The probe (copies of sin(t)) and the held-out test set of one seed."""
-    clean_probe = signals.probe_clean(probe_copies)
+    clean_probe = synthetic.probe_clean(probe_copies)
     probe = EvalSet("probe", clean_probe, rng(seed, PROBE_NOISE).standard_normal(clean_probe.shape))
-    x, family, _ = signals.generate(n_test, rng(seed, TEST), sd)
+    x, family, _ = synthetic.generate(n_test, rng(seed, TEST), sd)
     test = EvalSet("test", x, rng(seed, TEST_NOISE).standard_normal(x.shape), family)
     return [probe, test]
 

@@ -20,7 +20,7 @@ import pywt
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import savgol_filter
 
-from sigdenoise import metrics
+from sigdenoise.evaluate import metrics
 
 SAVGOL_WINDOWS = tuple(range(5, 52, 2))  # odd windows 5..51
 SAVGOL_ORDERS = (1, 2, 3, 4)

@@ -15,14 +15,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from sigdenoise import bundle, evaluation
-from sigdenoise.activations import ACTIVATIONS
-from sigdenoise.dae import NOISE_TYPES, UNIT_SCALE, cpu_threads, train_denoising
-from sigdenoise.ensemble import Ensemble
-from sigdenoise.models import LATENTS, Autoencoder
-from sigdenoise.settings import SettingsError
-from sigdenoise.training import train_ensemble
-from sigdenoise.windows import WINDOW
+from sigdenoise.models import bundle
+from sigdenoise.evaluate import scoring
+from sigdenoise.models.activations import ACTIVATIONS
+from sigdenoise.train.reference import NOISE_TYPES, UNIT_SCALE, cpu_threads, train_denoising
+from sigdenoise.train.fused import Ensemble
+from sigdenoise.models.autoencoder import LATENTS, Autoencoder
+from sigdenoise.study.settings import SettingsError
+from sigdenoise.train.engine import train_ensemble
+from sigdenoise.recordings.windows import WINDOW
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,9 @@ class TrainSpec:
 def training_windows(spec: TrainSpec) -> np.ndarray:
     """Clean training windows (n, 100): the grid's training set, or windows of --data."""
     if spec.data is None:
-        return evaluation.training_set(spec.seed, spec.n_train, spec.sd)
-    from sigdenoise.denoising import peek_windows
-    from sigdenoise.signalio import open_signals
+        return scoring.training_set(spec.seed, spec.n_train, spec.sd)
+    from sigdenoise.recordings.pipeline import peek_windows
+    from sigdenoise.recordings.read import open_signals
 
     src = open_signals(spec.data, spec.layout, spec.header, spec.id_cols)
     raw, _, _ = peek_windows(src.chunks(), WINDOW, spec.data, spec.n_train)

@@ -28,8 +28,8 @@ from multiprocessing.connection import wait
 import numpy as np
 import torch
 
-from sigdenoise.ensemble import Ensemble, Fused, kernel_key
-from sigdenoise.models import Autoencoder
+from sigdenoise.train.fused import Ensemble, Fused, kernel_key
+from sigdenoise.models.autoencoder import Autoencoder
 
 
 def order_generator(seed: int) -> torch.Generator:
