@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from sigdenoise.study.settings import SettingsError
+from sigdenoise.errors import SettingsError
 
 
 def resolve(name: str = "auto") -> torch.device:

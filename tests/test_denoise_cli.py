@@ -9,6 +9,7 @@ from numpy.testing import assert_allclose
 from typer.testing import CliRunner
 
 from sigdenoise.models import bundle
+from sigdenoise.errors import BundleError
 from sigdenoise.evaluate import scoring
 from sigdenoise.evaluate import metrics
 from sigdenoise.cli.denoise import register
@@ -296,7 +297,7 @@ def test_model_files_get_the_umask_mode_and_bad_targets_fail_first(tmp_path):
     res = cli("train", "--epochs", "1", "--n-train", "300", "--out", tmp_path / "adir")
     assert res.exit_code == 2 and "adir: is a directory, not a model file" in res.output.replace("\n", ""), res.output
     assert "training ae" not in res.output  # refused before training, not after
-    with pytest.raises(bundle.BundleError, match="is a directory"):
+    with pytest.raises(BundleError, match="is a directory"):
         bundle.save(tmp_path / "adir", Autoencoder("relu", 5, 0), {})
     (tmp_path / "afile").write_text("x")
     res = cli("train", "--epochs", "1", "--n-train", "300", "--out", tmp_path / "afile" / "sub" / "m.safetensors")
@@ -315,7 +316,7 @@ def test_a_failed_model_write_is_one_error_and_leaves_nothing(tmp_path, monkeypa
         monkeypatch.setattr(bundle.os, "replace", boom)
     else:
         monkeypatch.setattr(bundle, "save_file", boom)
-    with pytest.raises(bundle.BundleError, match="m.safetensors: cannot write the model"):
+    with pytest.raises(BundleError, match="m.safetensors: cannot write the model"):
         bundle.save(tmp_path / "m.safetensors", Autoencoder("relu", 5, 0), {})
     assert list(tmp_path.iterdir()) == []
 

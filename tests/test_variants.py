@@ -8,7 +8,8 @@ from numpy.testing import assert_allclose
 
 from sigdenoise.evaluate import scoring
 from sigdenoise.models.autoencoder import Autoencoder
-from sigdenoise.study.settings import GridSettings, SettingsError
+from sigdenoise.study.settings import GridSettings
+from sigdenoise.errors import SettingsError
 from sigdenoise.train.engine import train_single
 from sigdenoise.train.vmapped import VariantMember, train_variants
 from sigdenoise.train.objectives import VariantSettings, corrupt, from_unit, reconstruction_loss, to_unit

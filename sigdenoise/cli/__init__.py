@@ -16,7 +16,8 @@ from typer.core import TyperGroup
 from sigdenoise.cli.common import OneLineErrors, count, err, fail, stdout
 
 from sigdenoise.models.activations import ACTIVATIONS, Activation
-from sigdenoise.study.settings import DEFAULT_EPOCHS, GridSettings, SettingsError
+from sigdenoise.study.settings import DEFAULT_EPOCHS, GridSettings
+from sigdenoise.errors import SettingsError
 from sigdenoise.train.objectives import LOSSES, NOISE_KINDS, SPARSE_KINDS, VARIANTS
 
 class Group(TyperGroup):
@@ -84,7 +85,7 @@ def grid(
     """Train and compare the autoencoder grid (activation x latent x noise) with the SVD projector."""
     from sigdenoise.study import grid as grid_mod
     from sigdenoise.study import tables
-    from sigdenoise.models.bundle import BundleError
+    from sigdenoise.errors import BundleError
     from sigdenoise.device import resolve
     from sigdenoise.study.runfolder import RunFolder, default_out
 

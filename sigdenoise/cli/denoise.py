@@ -69,10 +69,11 @@ def denoise(
 ) -> None:
     """Denoise your own signals, of any length; writes the same shape back."""
     from sigdenoise.recordings import pipeline
-    from sigdenoise.models.bundle import BundleError
+    from sigdenoise.errors import BundleError
     from sigdenoise.device import resolve
-    from sigdenoise.study.settings import SettingsError
-    from sigdenoise.recordings.read import SignalIOError, open_signals
+    from sigdenoise.errors import SettingsError
+    from sigdenoise.recordings.read import open_signals
+    from sigdenoise.errors import SignalIOError
     from sigdenoise.recordings.write import Writer
 
     # Fitting on the input's own windows is the default: it gained SNR on every recording measured,
@@ -190,11 +191,12 @@ def train(
     device: Annotated[Device, typer.Option(help="auto takes CUDA when present.")] = Device.auto,
 ) -> None:
     """Train one autoencoder and save it for `denoise --model`."""
-    from sigdenoise.models.bundle import BundleError, check_target
+    from sigdenoise.models.bundle import check_target
+    from sigdenoise.errors import BundleError
     from sigdenoise.device import resolve
     from sigdenoise.train.model_file import TrainSpec, train_model
-    from sigdenoise.study.settings import SettingsError
-    from sigdenoise.recordings.read import SignalIOError
+    from sigdenoise.errors import SettingsError
+    from sigdenoise.errors import SignalIOError
 
     noise = _noise_range(train_noise)
     spec = TrainSpec(activation.value, latent, epochs, noise, noise_type.value, scale, n_train, sd, lr, lr_end, seed,

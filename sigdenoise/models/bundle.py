@@ -8,7 +8,6 @@ into it.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -17,13 +16,11 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
 from sigdenoise.models.autoencoder import Autoencoder
-from sigdenoise.recordings.write import file_mode
+from sigdenoise.atomic import replacing, unwritable_reason
+from sigdenoise.errors import BundleError
 
 FORMAT = "sigdenoise-ae/1"
 
-
-class BundleError(ValueError):
-    """A model file that cannot be used; the message names the file."""
 
 
 def training_range(clean: np.ndarray) -> dict[str, float]:
@@ -33,23 +30,15 @@ def training_range(clean: np.ndarray) -> dict[str, float]:
 
 
 def check_target(path: Path) -> None:
-    """Raise BundleError now, before a training, if `save` could not write `path`: a directory,
-    or a nearest existing ancestor that is a file or not writable."""
-    path = Path(path)
-    if path.is_dir():
-        raise BundleError(f"{path}: is a directory, not a model file")
-    parent = path.absolute().parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise BundleError(f"{path}: {parent} is a file, not a directory")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise BundleError(f"{path}: cannot write in {parent}")
+    """Raise BundleError now, before a training, if `save` could not write `path`."""
+    why = unwritable_reason(path, "a model file")
+    if why is not None:
+        raise BundleError(f"{path}: {why}")
 
 
 def save(path: Path, model: Autoencoder, meta: dict) -> None:
-    """Write weights and metadata atomically (temporary file, then rename); the file gets the
-    mode open() would give it (safetensors creates 0600), and a failure leaves nothing behind."""
+    """Write weights and metadata atomically (atomic.replacing): the file gets the mode open()
+    would give it (safetensors creates 0600), and a failure leaves nothing behind."""
     path = Path(path)
     check_target(path)
     head = {
@@ -64,17 +53,11 @@ def save(path: Path, model: Autoencoder, meta: dict) -> None:
         **meta,
     }
     tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_file(tensors, str(tmp), metadata={"sigdenoise": json.dumps(head)})
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
+        with replacing(path) as tmp:
+            save_file(tensors, str(tmp), metadata={"sigdenoise": json.dumps(head)})
     except (OSError, SafetensorError) as e:  # safetensors reports its own I/O failures as SafetensorError
         raise BundleError(f"{path}: cannot write the model ({getattr(e, 'strerror', None) or e})") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def read_meta(path: Path) -> dict:
@@ -88,8 +71,12 @@ def read_meta(path: Path) -> dict:
         raise BundleError(f"{path}: not a sigdenoise model (unreadable safetensors: {e})") from None
     if raw is None:
         raise BundleError(f"{path}: a safetensors file without sigdenoise metadata")
-    meta = json.loads(raw)
-    if meta.get("format") != FORMAT:
+    try:
+        meta = json.loads(raw)
+    except ValueError as e:
+        raise BundleError(f"{path}: its sigdenoise metadata is not JSON ({e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        meta = meta if isinstance(meta, dict) else {}
         raise BundleError(f"{path}: unsupported model format {meta.get('format')!r} (expected {FORMAT})")
     return meta
 

@@ -25,7 +25,8 @@ from sigdenoise.evaluate import scoring
 from sigdenoise.recordings import windows
 from sigdenoise.train.reference import UNIT_SCALE, cpu_threads, train_denoising
 from sigdenoise.models.autoencoder import Autoencoder
-from sigdenoise.recordings.read import Chunk, SignalIOError
+from sigdenoise.recordings.read import Chunk
+from sigdenoise.errors import SignalIOError
 from sigdenoise.models.svd import SVDProjector
 
 DEFAULT_MODEL = "default-ae.safetensors"
@@ -83,7 +84,7 @@ def load_plan(path: Path | None, hop: int, scaled: bool | None, device="cpu") ->
     scaled = bool(meta.get("scaled_windows", False)) if scaled is None else scaled
     scale = meta.get("scale") if scaled else None
     if scaled and not scale:
-        raise bundle.BundleError(f"{path}: the model records no training range ('scale'); use --no-scale")
+        raise BundleError(f"{path}: the model records no training range ('scale'); use --no-scale")
     name = Path(path).name if path else f"default model ({DEFAULT_MODEL})"
     label = f"{name}: ae {meta['activation']} latent {meta['latent']}, train noise {meta.get('train_noise', 0)}"
     return Plan(model_fn(model), int(meta["n_samples"]), hop, scale, label)

@@ -22,17 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from sigdenoise.errors import SignalIOError
+
 BLOCK_BYTES = 8 << 20
 
-
-class SignalIOError(ValueError):
-    """A file that cannot be read as signals; the message names file, line and column."""
-
-    def __init__(self, path, message: str, line: int | None = None, column: int | None = None, what: str = "line"):
-        where = f"{path}" + (f", {what} {line}" if line is not None else "")
-        where += f", column {column}" if column is not None else ""
-        super().__init__(f"{where}: {message}")
-        self.path, self.line, self.column = Path(path), line, column
 
 
 @dataclass

@@ -8,13 +8,13 @@ leaves no partial file (and an existing output untouched).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from sigdenoise.recordings.read import Chunk, SignalIOError, Source, quote
+from sigdenoise.recordings.read import Chunk, Source, quote
+from sigdenoise.atomic import replacing, unwritable_reason
+from sigdenoise.errors import SignalIOError
 
 NPY_HEADER = 128  # bytes reserved for a streamed .npy header, rewritten with the final shape
 
@@ -39,19 +39,17 @@ class Writer:
     def check(out) -> None:
         """Raise SignalIOError if `out` cannot be an output file: callers check it before slow
         work (a fit), and __enter__ again."""
-        out = Path(out)
-        if out.is_dir():
-            raise SignalIOError(out, "is a directory, not an output file")
-        if not (out.parent if str(out.parent) else Path(".")).is_dir():
-            raise SignalIOError(out, f"no directory {out.parent} to write it in")
+        why = unwritable_reason(out, "an output file", make_parents=False)
+        if why is not None:
+            raise SignalIOError(out, why)
 
     def __enter__(self) -> "Writer":
         self.check(self.out)
+        self._replacing = replacing(self.out, make_parents=False)
         try:
-            fd, self.tmp = tempfile.mkstemp(prefix=f".{self.out.name}.", suffix=".tmp", dir=self.out.parent or ".")
+            self.f = open(self._replacing.__enter__(), "wb")
         except OSError as e:
             raise SignalIOError(self.out, f"cannot write here ({e.strerror})") from None
-        self.f = os.fdopen(fd, "wb")
         if self.npy and self.src.layout == "rows":
             self.f.write(_npy_header((0, 0)))
         elif not self.npy and self.src.header is not None:
@@ -64,13 +62,9 @@ class Writer:
                 shape = (self.length,) if self.src.ndim == 1 else (self.rows, self.length + len(self.src.id_cols))
                 self.f.seek(0)
                 self.f.write(_npy_header(shape))
-            self.f.close()
-            if exc_type is None:
-                os.chmod(self.tmp, file_mode())  # mkstemp makes 0600; give what open() would
-                os.replace(self.tmp, self.out)
         finally:
-            if os.path.exists(self.tmp):
-                os.unlink(self.tmp)
+            self.f.close()
+            self._replacing.__exit__(exc_type, exc, tb)  # renamed into place, or removed
 
     def write(self, chunk: Chunk, out: np.ndarray | list[np.ndarray]) -> None:
         if self.src.layout == "columns":
@@ -141,14 +135,6 @@ class Writer:
                 cells.insert(i, quote(s))
             lines.append(",".join(cells) + "\n")
         self.f.write("".join(lines).encode())
-
-
-def file_mode() -> int:
-    """The mode open() gives a new file under the process's umask (read without changing it for
-    good: os.umask can only be read by setting it)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
 
 
 def _floats(out: Path, texts: list[list[str]]) -> np.ndarray:

@@ -20,8 +20,11 @@ from sigdenoise import synthetic
 from sigdenoise.study import tables
 from sigdenoise.train.fused import Ensemble, Member
 from sigdenoise.models.autoencoder import Autoencoder
-from sigdenoise.study.runfolder import RESULT_COLUMNS, RunFolder, git_commit, write_text
-from sigdenoise.study.settings import GridSettings, SettingsError
+from sigdenoise.study.runfolder import RESULT_COLUMNS, RunFolder, git_commit
+from sigdenoise.atomic import write_text
+from sigdenoise.study.settings import GridSettings
+from sigdenoise.atomic import unwritable_reason
+from sigdenoise.errors import SettingsError
 from sigdenoise.models.svd import Identity, SVDProjector
 from sigdenoise.train.engine import TrainLog, train_ensemble
 from sigdenoise.train.vmapped import VariantMember, train_variants
@@ -41,12 +44,10 @@ def _key(row: dict) -> tuple:
 
 
 def check_folder(root: Path, option: str) -> None:
-    """Refuse a folder that cannot be made: it, or its nearest existing ancestor, is a file."""
-    nearest = Path(root).absolute()
-    while not nearest.exists():
-        nearest = nearest.parent
-    if not nearest.is_dir():
-        raise SettingsError(option, f"{nearest} is a file, not a folder; choose another {option}")
+    """Refuse a folder that cannot be made or written in (atomic.unwritable_reason)."""
+    why = unwritable_reason(root, None, folder_word="folder")
+    if why is not None:
+        raise SettingsError(option, f"{why}; choose another {option}")
 
 
 AXES = ("activations", "latents", "noises", "seeds", "variants")

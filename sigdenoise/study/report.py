@@ -25,7 +25,8 @@ from sigdenoise.study import report_rows
 from sigdenoise.evaluate import stats
 from sigdenoise.study import tables
 from sigdenoise.models.activations import ACTIVATIONS
-from sigdenoise.study.runfolder import RunFolder, git_commit, write_text
+from sigdenoise.study.runfolder import RunFolder, git_commit
+from sigdenoise.atomic import write_text
 from sigdenoise.study.settings import GridSettings
 from sigdenoise.evaluate.subspace import linear_decoder_basis, principal_angles
 from sigdenoise.models.svd import SVDProjector

@@ -4,7 +4,6 @@ valid files. Layout: config.json, results.csv, probe.csv, summary.md, figures/, 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from datetime import datetime
@@ -13,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 import sigdenoise
+from sigdenoise.atomic import write_text
 
 RESULT_COLUMNS = [
     "model", "variant", "activation", "latent", "train_noise", "noise", "seed", "eval",
@@ -23,14 +23,6 @@ RESULT_COLUMNS = [
 
 def default_out() -> Path:
     return Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
-
-
-def write_text(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so readers never see a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def git_commit() -> str | None:

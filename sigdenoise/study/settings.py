@@ -12,19 +12,13 @@ from dataclasses import asdict, dataclass, fields
 from sigdenoise.models.activations import ACTIVATIONS
 from sigdenoise.models.autoencoder import LATENTS
 from sigdenoise.train.objectives import VARIANTS, VariantSettings
+from sigdenoise.errors import SettingsError
 
 # Measured by experiments/plateau.py (experiments/plateau_loss.csv, README "Default epochs"): at 300
 # epochs every member's training loss is within 1.27x of its 400-epoch value and the mean loss
 # improves by 4.6 % over the next 50 epochs; the linear AEs reached their optimum by epoch 10.
 DEFAULT_EPOCHS = 300
 
-
-class SettingsError(ValueError):
-    """A bad setting; `option` is the CLI option that sets it."""
-
-    def __init__(self, option: str, message: str):
-        super().__init__(f"{option}: {message}")
-        self.option = option
 
 
 @dataclass(frozen=True)

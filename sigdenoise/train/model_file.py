@@ -21,7 +21,7 @@ from sigdenoise.models.activations import ACTIVATIONS
 from sigdenoise.train.reference import NOISE_TYPES, UNIT_SCALE, cpu_threads, train_denoising
 from sigdenoise.train.fused import Ensemble
 from sigdenoise.models.autoencoder import LATENTS, Autoencoder
-from sigdenoise.study.settings import SettingsError
+from sigdenoise.errors import SettingsError
 from sigdenoise.train.engine import train_ensemble
 from sigdenoise.recordings.windows import WINDOW
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from sigdenoise.errors import SettingsError
+
 VARIANTS = ("plain", "denoising", "sparse", "contractive", "vae")
 NOISE_KINDS = ("gaussian", "masking", "salt-pepper")
 SPARSE_KINDS = ("kl", "l1")
@@ -43,8 +45,6 @@ class VariantSettings:
     loss: str = "mse"
 
     def __post_init__(self) -> None:
-        from sigdenoise.study.settings import SettingsError
-
         checks = [
             (self.train_noise_kind in NOISE_KINDS, "--train-noise-kind", f"must be one of {', '.join(NOISE_KINDS)}"),
             (0 <= self.train_noise_rate < 1, "--train-noise-rate", "must be in [0, 1)"),

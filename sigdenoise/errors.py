@@ -1,0 +1,36 @@
+"""The errors sigdenoise raises on purpose, in one module that imports nothing of the package.
+
+Every one derives from `SigdenoiseError`, the one class the command line catches and prints as a
+single line; anything else is a bug and keeps its traceback. Each is also a ValueError, as
+scikit-learn's are, so that library callers may catch the familiar class.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class SigdenoiseError(ValueError):
+    """A bad setting, file or model, reported in one line that names what is at fault."""
+
+
+class SettingsError(SigdenoiseError):
+    """A bad setting; `option` is the CLI option that sets it."""
+
+    def __init__(self, option: str, message: str):
+        super().__init__(f"{option}: {message}")
+        self.option = option
+
+
+class BundleError(SigdenoiseError):
+    """A model file that cannot be used or written; the message names the file."""
+
+
+class SignalIOError(SigdenoiseError):
+    """A file that cannot be read or written as signals; the message names file, line and column."""
+
+    def __init__(self, path, message: str, line: int | None = None, column: int | None = None, what: str = "line"):
+        where = f"{path}" + (f", {what} {line}" if line is not None else "")
+        where += f", column {column}" if column is not None else ""
+        super().__init__(f"{where}: {message}")
+        self.path, self.line, self.column = Path(path), line, column
