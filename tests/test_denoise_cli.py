@@ -313,7 +313,9 @@ def test_a_failed_model_write_is_one_error_and_leaves_nothing(tmp_path, monkeypa
         raise OSError(28, "No space left on device") if where == "replace" else SafetensorError("I/O error: disk full")
 
     if where == "replace":  # after the temporary file is written
-        monkeypatch.setattr(bundle.os, "replace", boom)
+        from sigdenoise import atomic
+
+        monkeypatch.setattr(atomic.os, "replace", boom)
     else:
         monkeypatch.setattr(bundle, "save_file", boom)
     with pytest.raises(BundleError, match="m.safetensors: cannot write the model"):
