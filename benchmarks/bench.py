@@ -26,7 +26,7 @@ import time
 import numpy as np
 import torch
 
-from sigdenoise.evaluate import scoring
+from sigdenoise import synthetic
 from sigdenoise.models.activations import ACTIVATIONS
 from sigdenoise.device import resolve
 from sigdenoise.train.fused import Ensemble, Member
@@ -63,7 +63,7 @@ def grid_members(n: int) -> list[Member]:
 
 def datasets(members, n, device) -> dict[int, torch.Tensor]:
     seeds = sorted({m.seed for m in members})
-    return {s: torch.as_tensor(scoring.training_set(s, n, SD), dtype=torch.float32, device=device) for s in seeds}
+    return {s: torch.as_tensor(synthetic.training_set(s, n, SD), dtype=torch.float32, device=device) for s in seeds}
 
 
 def time_ensemble(members, n, epochs, device, **kw) -> tuple[float, float, Ensemble, np.ndarray]:
@@ -232,7 +232,7 @@ def section_sizes(device, args) -> None:
 def section_batch(device, args) -> None:
     """Larger batches with sqrt-scaled lr: time, and quality after the same number of epochs."""
     members, epochs = grid_members(14), DEFAULT_EPOCHS if not args.quick else 15
-    test = scoring.training_set(10_001, 2_000, SD)  # held-out clean signals
+    test = synthetic.training_set(10_001, 2_000, SD)  # held-out clean signals
     ref = None
     for batch, lr in ((256, 1e-3), (1024, 2e-3), (4096, 4e-3)):
         data = datasets(members, 20_000, device)
@@ -291,7 +291,7 @@ def section_micro(device, args) -> None:
                           capture_output=True, text=True).stdout  # fmt: skip
     record("micro", "first torch.optim.Adam() in a process", float(cold), "s", "imports torch._dynamo")
     t0 = time.perf_counter()
-    x = torch.as_tensor(scoring.training_set(0, 20_000, SD), dtype=torch.float32, device=device)
+    x = torch.as_tensor(synthetic.training_set(0, 20_000, SD), dtype=torch.float32, device=device)
     record("micro", "training set, 20,000 signals: numpy + copy to device", (time.perf_counter() - t0) * 1e3, "ms",
            "once per seed and run")  # fmt: skip
     perm = torch.randperm(20_000, device=device)
@@ -335,7 +335,7 @@ def section_denoise(device, args) -> None:
     """In-memory Autoencoder.denoise (no CSV files), in a fresh process so that its peak resident
     memory is its own: signals per second and memory."""
     code = (f"import resource,time,torch; from benchmarks.bench import *; d=resolve('{device.type}'); "
-            "x=np.concatenate([scoring.training_set(s, 20_000, SD) for s in range(10)]); "
+            "x=np.concatenate([synthetic.training_set(s, 20_000, SD) for s in range(10)]); "
             "m=Autoencoder('tanh', 5).to(d).eval(); "
             "rss=int(open('/proc/self/statm').read().split()[1])*os.sysconf('SC_PAGE_SIZE')/2**20; "
             "t=bench(lambda: m.denoise(x), d, 3); cuda=torch.cuda.max_memory_allocated() if d.type=='cuda' else 0; "

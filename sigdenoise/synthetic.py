@@ -7,9 +7,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from sigdenoise import seeds
+
 N_SAMPLES = 100
 DT = 0.1
 FAMILIES: tuple[str, ...] = ("sin", "cos", "sin+cos", "sin-cos", "sin*cos")
+# The study's constants, defined here once.
+SD = 2.25  # standard deviation of the frequency r (the source's words; DESIGN.md)
+N_TRAIN = 20_000  # clean training signals per seed
+N_TEST = 2_000  # held-out test signals per seed
+PROBE_COPIES = 10  # noisy copies of sin(t) in the probe
 
 
 def time_axis(n_samples: int = N_SAMPLES) -> np.ndarray:
@@ -29,7 +36,7 @@ def family_values(family: np.ndarray, r: np.ndarray, t: np.ndarray) -> np.ndarra
 
 
 def generate(
-    n: int, rng: np.random.Generator, sd: float = 2.25, n_samples: int = N_SAMPLES
+    n: int, rng: np.random.Generator, sd: float = SD, n_samples: int = N_SAMPLES
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Draw n clean signals: family uniform over FAMILIES, r ~ Normal(0, sd).
 
@@ -45,12 +52,12 @@ def add_gaussian(x: np.ndarray, level: float, rng: np.random.Generator) -> np.nd
     return x + level * rng.standard_normal(x.shape)
 
 
-def probe_clean(copies: int = 10) -> np.ndarray:
+def probe_clean(copies: int = PROBE_COPIES) -> np.ndarray:
     """sin(t) repeated: the clean side of the study's probe, (copies, 100)."""
     return np.tile(np.sin(time_axis()), (copies, 1))
 
 
-def probe(level: float, rng: np.random.Generator, copies: int = 10) -> tuple[np.ndarray, np.ndarray]:
+def probe(level: float, rng: np.random.Generator, copies: int = PROBE_COPIES) -> tuple[np.ndarray, np.ndarray]:
     """The study's probe: `copies` noisy versions of sin(t).
 
     Returns clean (copies, 100) — sin(t) repeated — and noisy (copies, 100).
@@ -71,3 +78,8 @@ def salt_pepper(x: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndar
     hi = x.max(axis=-1, keepdims=True)
     out = np.where(u < rate / 2, lo, x)
     return np.where((u >= rate / 2) & (u < rate), hi, out)
+
+
+def training_set(seed: int, n: int = N_TRAIN, sd: float = SD) -> np.ndarray:
+    """The clean training signals of one seed, (n, 100)."""
+    return generate(n, seeds.rng(seed, seeds.TRAIN), sd)[0]

@@ -20,7 +20,7 @@ def test_set():
 
 @pytest.fixture(scope="module")
 def svd():
-    return SVDProjector(5).fit(scoring.training_set(0, 2000, 2.25))
+    return SVDProjector(5).fit(synthetic.training_set(0, 2000, 2.25))
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import typer
 from numpy.testing import assert_allclose
 from typer.testing import CliRunner
 
+from sigdenoise import synthetic
 from sigdenoise.models import bundle
 from sigdenoise.errors import BundleError
 from sigdenoise.evaluate import scoring
@@ -205,7 +206,7 @@ def test_train_plain_is_the_reference_loop(tmp_path):
     model, meta = bundle.load(tmp_path / "m.safetensors")
     ref = Autoencoder("tanh", 5, 0)
     with cpu_threads(1, torch.device("cpu")):
-        train_single(ref, torch.tensor(scoring.training_set(0, 600, 2.25), dtype=torch.float32), 2)
+        train_single(ref, torch.tensor(synthetic.training_set(0, 600, 2.25), dtype=torch.float32), 2)
     for a, b in zip(model.state_dict().values(), ref.state_dict().values()):
         assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-4, atol=1e-6)
     assert meta["train_noise"] == 0 and not meta["scaled_windows"] and meta["n_train"] == 600
@@ -239,7 +240,7 @@ def test_too_few_windows_to_fit_take_the_packaged_model(tmp_path):
     # 10 signals of 100 samples are 10 windows, one a signal: an SVD fitted on them keeps too little
     # of the signal (MSE 0.09 -> 0.34 when measured); the default takes the packaged model instead.
     rng = np.random.default_rng(3)
-    clean = np.asarray(scoring.training_set(7, 10, 2.25))
+    clean = np.asarray(synthetic.training_set(7, 10, 2.25))
     noisy = clean + 0.3 * rng.standard_normal(clean.shape)
     inp = save_csv(tmp_path / "in.csv", noisy)
     res = cli("denoise", inp, "-o", tmp_path / "out.csv")
@@ -328,10 +329,10 @@ def test_a_grid_model_runs_unscaled_as_it_was_trained_and_bad_outputs_fail_first
     # signal. The default follows the model: no `scaled_windows` in its metadata, no scaling.
     model = Autoencoder("gelu", 5, 0)
     with cpu_threads(1, torch.device("cpu")):
-        train_single(model, torch.tensor(scoring.training_set(0, 2000, 2.25), dtype=torch.float32), 20)
-    bundle.save(tmp_path / "grid.safetensors", model, {"scale": bundle.training_range(scoring.training_set(0, 2000, 2.25))})
+        train_single(model, torch.tensor(synthetic.training_set(0, 2000, 2.25), dtype=torch.float32), 20)
+    bundle.save(tmp_path / "grid.safetensors", model, {"scale": bundle.training_range(synthetic.training_set(0, 2000, 2.25))})
     rng = np.random.default_rng(2)
-    clean = np.asarray(scoring.training_set(9, 200, 2.25))
+    clean = np.asarray(synthetic.training_set(9, 200, 2.25))
     noisy = clean + 0.5 * rng.standard_normal(clean.shape)
     y = denoise(tmp_path, noisy, "--model", tmp_path / "grid.safetensors")
     unscaled = denoise(tmp_path, noisy, "--model", tmp_path / "grid.safetensors", "--no-scale")

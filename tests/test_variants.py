@@ -6,6 +6,7 @@ import pytest
 import torch
 from numpy.testing import assert_allclose
 
+from sigdenoise import synthetic
 from sigdenoise.evaluate import scoring
 from sigdenoise.models.autoencoder import Autoencoder
 from sigdenoise.study.settings import GridSettings
@@ -56,7 +57,7 @@ def test_bce_scaling_round_trip_and_loss_by_hand():
 def test_plain_members_train_exactly_as_alone():
     torch.set_default_dtype(torch.float64)
     try:
-        x = torch.tensor(scoring.training_set(0, 200, 2.25))
+        x = torch.tensor(synthetic.training_set(0, 200, 2.25))
         members = [VariantMember(5, "prelu", 0), VariantMember(1, "gelu", 0), VariantMember(5, "tanh", 0, "sparse")]
         _, log = train_variants(members, {0: x}, 2, VariantSettings(), batch_size=64)
         for i, m in enumerate(members[:2]):
@@ -70,7 +71,7 @@ def test_plain_members_train_exactly_as_alone():
 
 
 def test_each_variant_trains_and_reconstructs():
-    x = torch.tensor(scoring.training_set(1, 256, 2.25), dtype=torch.float32)
+    x = torch.tensor(synthetic.training_set(1, 256, 2.25), dtype=torch.float32)
     vs = VariantSettings(train_noise_kind="masking")
     members = [VariantMember(5, "tanh", 1, v, 0.25 if v == "denoising" else 0.0) for v in
                ("denoising", "sparse", "contractive", "vae")] + [VariantMember(5, "tanh", 1, "plain", 0.0, None, "bce")]  # fmt: skip
@@ -82,7 +83,7 @@ def test_each_variant_trains_and_reconstructs():
 
 
 def test_denoising_ae_beats_plain_at_high_noise():
-    x = torch.tensor(scoring.training_set(0, 1_000, 2.25), dtype=torch.float32)
+    x = torch.tensor(synthetic.training_set(0, 1_000, 2.25), dtype=torch.float32)
     members = [VariantMember(5, "tanh", 0), VariantMember(5, "tanh", 0, "denoising", 1.0)]
     models, _ = train_variants(members, {0: x}, 20, VariantSettings(), batch_size=64, lr=3e-3)
     sets = scoring.eval_sets(0, 300, 2.25)

@@ -87,6 +87,7 @@ def grid(
     from sigdenoise.study import tables
     from sigdenoise.errors import BundleError
     from sigdenoise.device import resolve
+    from sigdenoise.study import resume
     from sigdenoise.study.runfolder import RunFolder, default_out
 
     try:
@@ -103,9 +104,9 @@ def grid(
         )  # fmt: skip
         dev = resolve(settings.device)
         folder = RunFolder(out or default_out())
-        grid_mod.check_folder_is_run(folder.root)
-        grid_mod.check_resumable(folder, settings)
-        grid_mod.check_extends(folder, settings)
+        resume.check_folder_is_run(folder.root)
+        resume.check_resumable(folder, settings)
+        resume.check_extends(folder, settings)
     except SettingsError as e:
         raise fail(str(e)) from None
 
@@ -136,6 +137,7 @@ def report(
     from sigdenoise.study import grid as grid_mod
     from sigdenoise.study import report as report_mod
     from sigdenoise.device import resolve
+    from sigdenoise.study import resume
     from sigdenoise.study.runfolder import RunFolder
 
     try:
@@ -149,10 +151,10 @@ def report(
         out = out or (Path("runs") / "quick-report" if quick else Path("reports"))
         cache = cache or Path("runs") / ("report-quick" if quick else "report")
         # Before any training: the folders must be makeable, and a kept cache resumable.
-        grid_mod.check_folder(out, "--out")
-        grid_mod.check_folder(cache, "--cache")
+        resume.check_folder(out, "--out")
+        resume.check_folder(cache, "--cache")
         for name, gs in ([] if fresh else settings.grids(dev.type).items()):
-            grid_mod.check_resumable(RunFolder(cache / name), gs, "--cache")
+            resume.check_resumable(RunFolder(cache / name), gs, "--cache")
     except SettingsError as e:
         raise fail(str(e)) from None
     t0 = time.perf_counter()

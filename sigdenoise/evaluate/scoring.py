@@ -1,8 +1,8 @@
 """Evaluation sets and the tidy rows of metrics (pure: arrays and denoisers in, dicts out).
 
-Random streams are keyed by (seed, stream) so that every set is reproducible on its own and the
-same noise draw p is shared by every model and noise level (common random numbers): at level l
-the noisy input is x + l * p.
+Random streams come from sigdenoise.seeds: every set is reproducible on its own and the same
+noise draw p is shared by every model and noise level (common random numbers): at level l the
+noisy input is x + l * p.
 """
 
 from __future__ import annotations
@@ -13,15 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from sigdenoise.evaluate import metrics
-from sigdenoise import synthetic
-
-# Independent random streams of one seed.
-TRAIN, TEST, TEST_NOISE, PROBE_NOISE = 0, 1, 2, 3
-
-
-def rng(seed: int, stream: int) -> np.random.Generator:
-    return np.random.default_rng([seed, stream])
-
+from sigdenoise import seeds, synthetic
 
 class Denoiser(Protocol):
     def denoise(self, x: np.ndarray) -> np.ndarray: ...
@@ -40,17 +32,12 @@ class EvalSet:
         return self.clean + level * self.noise
 
 
-def training_set(seed: int, n: int, sd: float) -> np.ndarray:
-    """The clean training signals of one seed, (n, 100)."""
-    return synthetic.generate(n, rng(seed, TRAIN), sd)[0]
-
-
 def eval_sets(seed: int, n_test: int, sd: float, probe_copies: int = 10) -> list[EvalSet]:
     """The probe (copies of sin(t)) and the held-out test set of one seed."""
     clean_probe = synthetic.probe_clean(probe_copies)
-    probe = EvalSet("probe", clean_probe, rng(seed, PROBE_NOISE).standard_normal(clean_probe.shape))
-    x, family, _ = synthetic.generate(n_test, rng(seed, TEST), sd)
-    test = EvalSet("test", x, rng(seed, TEST_NOISE).standard_normal(x.shape), family)
+    probe = EvalSet("probe", clean_probe, seeds.rng(seed, seeds.PROBE_NOISE).standard_normal(clean_probe.shape))
+    x, family, _ = synthetic.generate(n_test, seeds.rng(seed, seeds.TEST), sd)
+    test = EvalSet("test", x, seeds.rng(seed, seeds.TEST_NOISE).standard_normal(x.shape), family)
     return [probe, test]
 
 

@@ -6,12 +6,11 @@ the same activation after every layer but the decoder's last, which is linear.
 
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 import torch
 from torch import nn
 
+from sigdenoise import seeds
 from sigdenoise.models.activations import ACTIVATIONS, LEARNED, PRELU_INIT, apply
 
 ENCODER_5 = (100, 50, 25, 10, 5)
@@ -30,13 +29,6 @@ def layer_sizes(latent: int, n_samples: int = 100, width: int | None = None) -> 
     else:
         enc = (n_samples, width, width // 2, width // 4, latent)
     return enc + enc[-2::-1]
-
-
-def member_generator(activation: str, latent: int, seed: int) -> torch.Generator:
-    """A generator that depends only on the member's own key, so its initial weights do not
-    depend on which other members share its ensemble (resume and the lone-model test need this)."""
-    key = zlib.crc32(f"{activation}/{latent}/{seed}".encode())
-    return torch.Generator().manual_seed(key)
 
 
 class Autoencoder(nn.Module):
@@ -67,7 +59,7 @@ class Autoencoder(nn.Module):
     def reset_parameters(self) -> None:
         """PyTorch's nn.Linear distribution, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), from the member's
         own generator."""
-        g = member_generator(self.activation, self.latent, self.seed)
+        g = seeds.member_init(self.activation, self.latent, self.seed)
         for layer in self.layers:
             bound = 1.0 / np.sqrt(layer.in_features)
             layer.weight.copy_(torch.rand(layer.weight.shape, generator=g) * 2 * bound - bound)

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sigdenoise import synthetic
 from sigdenoise.models import bundle
-from sigdenoise.evaluate import scoring
 from sigdenoise.recordings import windows
 from sigdenoise.train.reference import UNIT_SCALE, cpu_threads, train_denoising
 from sigdenoise.models.autoencoder import Autoencoder
@@ -92,7 +92,7 @@ def load_plan(path: Path | None, hop: int, scaled: bool | None, device="cpu") ->
 
 def synthetic_svd_plan(rank: int, hop: int, scaled: bool, n_train: int = 20_000, sd: float = 2.25) -> Plan:
     """The study's SVD projector, fitted on the synthetic training set (seed 0)."""
-    clean = scoring.training_set(0, n_train, sd)
+    clean = synthetic.training_set(0, n_train, sd)
     proj = SVDProjector(rank).fit(clean)
     scale = bundle.training_range(clean) if scaled else None
     return Plan(proj.denoise, clean.shape[1], hop, scale, f"svd rank {rank} (synthetic)")

@@ -16,24 +16,20 @@ import torch
 from sigdenoise.models import bundle
 from sigdenoise.evaluate import scoring
 from sigdenoise.study import figures
-from sigdenoise import synthetic
+from sigdenoise import seeds, synthetic
 from sigdenoise.study import tables
 from sigdenoise.train.fused import Ensemble, Member
 from sigdenoise.models.autoencoder import Autoencoder
 from sigdenoise.study.runfolder import RESULT_COLUMNS, RunFolder, git_commit
 from sigdenoise.atomic import write_text
 from sigdenoise.study.settings import GridSettings
-from sigdenoise.atomic import unwritable_reason
-from sigdenoise.errors import SettingsError
+from sigdenoise.study.resume import check_resumable
 from sigdenoise.models.svd import Identity, SVDProjector
 from sigdenoise.train.engine import TrainLog, train_ensemble
 from sigdenoise.train.vmapped import VariantMember, train_variants
 
 Event = Callable[..., None]
 KEY = ["model", "variant", "activation", "latent", "train_noise", "noise", "seed", "eval"]
-# Settings that must match for a folder's earlier rows to be reused; the grid axes may grow.
-FIXED = ("epochs", "n_train", "n_test", "sd", "batch_size", "lr", "probe_copies", "train_noise_kind",
-         "train_noise_rate", "sparse_kind", "sparse_weight", "rho", "contractive_weight", "beta", "loss", "width")
 
 
 def _key(row: dict) -> tuple:
@@ -41,59 +37,6 @@ def _key(row: dict) -> tuple:
     return (row["model"], row.get("variant") or "", row["activation"] or "", -1 if pd.isna(latent) else int(latent),
             0.0 if tn is None or pd.isna(tn) else round(float(tn), 9), round(float(row["noise"]), 9),
             int(row["seed"]), row["eval"])  # fmt: skip
-
-
-def check_folder(root: Path, option: str) -> None:
-    """Refuse a folder that cannot be made or written in (atomic.unwritable_reason)."""
-    why = unwritable_reason(root, None, folder_word="folder")
-    if why is not None:
-        raise SettingsError(option, f"{why}; choose another {option}")
-
-
-AXES = ("activations", "latents", "noises", "seeds", "variants")
-
-
-def check_folder_is_run(root: Path) -> None:
-    """Refuse to write a run into a folder that holds something else: a non-empty folder without
-    a run's config.json, or the current directory named as ''."""
-    if str(root) in ("", "."):
-        raise SettingsError("--out", "needs a folder name (the current directory is not a run folder)")
-    if root.is_dir() and not (root / "config.json").is_file() and any(root.iterdir()):
-        raise SettingsError("--out", f"{root} is a folder with other files and no run's config.json; choose another --out")
-
-
-def check_extends(folder: RunFolder, settings: GridSettings) -> None:
-    """A resumed run must keep every value of each axis the folder holds: its config, summary,
-    probe table and figures describe the run just made, so a subset would drop the rest."""
-    path = folder.root / "config.json"
-    if not path.is_file():
-        return
-    old = json.loads(path.read_text()).get("settings", {})
-    for axis in AXES:
-        missing = [v for v in old.get(axis, ()) if v not in getattr(settings, axis)]
-        if missing:
-            option = f"--{axis[:-1]}"
-            raise SettingsError(option, f"{folder.root} holds {axis} {', '.join(map(str, missing))} too; a resumed run "
-                                        f"keeps all of them (add {' '.join(f'{option} {v}' for v in missing)}) or takes another --out")  # fmt: skip
-
-
-def check_resumable(folder: RunFolder, settings: GridSettings, option: str = "--out") -> None:
-    """Refuse to mix rows of different training settings in one folder (set by `option`)."""
-    check_folder(folder.root, option)
-    path = folder.root / "config.json"
-    if not path.is_file():
-        return
-    try:
-        old = json.loads(path.read_text()).get("settings", {})
-        if not isinstance(old, dict):
-            raise ValueError("its settings are not a table")
-    except (ValueError, AttributeError, OSError) as e:  # AttributeError: valid JSON, not an object
-        raise SettingsError(option, f"{path} is not a run's config ({e}); choose another {option}") from None
-    for name in FIXED:
-        if name in old and old[name] != getattr(settings, name):
-            raise SettingsError(
-                option, f"{folder.root} holds a run with {name}={old[name]}, not {getattr(settings, name)}; choose another {option}"
-            )
 
 
 def grid_members(settings: GridSettings) -> list[VariantMember]:
@@ -141,7 +84,7 @@ def train_members(members: list[VariantMember], train_sets: dict[int, np.ndarray
         fresh = None
         if settings.width is not None:  # the wide denoiser sees freshly drawn signals each epoch
             def fresh(seed, epoch):
-                x = synthetic.generate(settings.n_train, scoring.rng(seed, 100 + epoch), settings.sd)[0]
+                x = synthetic.generate(settings.n_train, seeds.rng(seed, seeds.FRESH + epoch), settings.sd)[0]
                 return torch.as_tensor(x, dtype=torch.float32, device=device)
         models, log = train_variants(other, tensors({m.seed for m in other}), settings.epochs,
                                      settings.variant_settings(), settings.batch_size, settings.lr, fresh,
@@ -187,7 +130,7 @@ def run(settings: GridSettings, folder: RunFolder, device: torch.device, on_even
         rows.extend(fresh)
         folder.write_results(pd.DataFrame(rows, columns=RESULT_COLUMNS))
 
-    train = {s: scoring.training_set(s, settings.n_train, settings.sd) for s in settings.seeds}
+    train = {s: synthetic.training_set(s, settings.n_train, settings.sd) for s in settings.seeds}
     sets = {s: scoring.eval_sets(s, settings.n_test, settings.sd, settings.probe_copies) for s in settings.seeds}
     probe_rows: list[dict] = []
 

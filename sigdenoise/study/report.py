@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from sigdenoise import synthetic
 from sigdenoise.models import bundle
 from sigdenoise.evaluate import claims
-from sigdenoise.evaluate import scoring
 from sigdenoise.study import figures
 from sigdenoise.study import grid
 from sigdenoise.study import report_rows
@@ -78,7 +78,7 @@ def linear_angles(folder: RunFolder, settings: ReportSettings) -> dict[int, np.n
     out = {}
     for s in settings.seeds:
         model, _ = bundle.load(folder.model_path(f"ae-identity-latent5-seed{s}"))
-        basis = SVDProjector(5).fit(scoring.training_set(s, settings.n_train, settings.sd)).basis_
+        basis = SVDProjector(5).fit(synthetic.training_set(s, settings.n_train, settings.sd)).basis_
         out[s] = np.degrees(principal_angles(linear_decoder_basis(model), basis))
     return out
 
@@ -108,7 +108,7 @@ def build(settings: ReportSettings, out: Path, cache: Path, device: torch.device
     emit("stage", "evaluating every denoiser, per family, over seeds")
     rows = []
     for s in settings.seeds:
-        train = scoring.training_set(s, settings.n_train, settings.sd)
+        train = synthetic.training_set(s, settings.n_train, settings.sd)
         rows += report_rows.seed_rows(s, gs.noises, gs.latents, models[s], train, settings.sd, settings.n_test, settings.n_valid)
     df = pd.DataFrame(rows).reindex(columns=REPORT_COLUMNS)
     df["activation"] = df["activation"].fillna("")

@@ -11,17 +11,14 @@ import numpy as np
 
 from sigdenoise.evaluate import scoring
 from sigdenoise.evaluate import metrics
-from sigdenoise import synthetic
+from sigdenoise import seeds, synthetic
 from sigdenoise.models.baselines import SavitzkyGolay, Wavelet, Wiener
 from sigdenoise.models.bayes import BayesPosteriorMean
 from sigdenoise.models.svd import Identity, SVDProjector
 
-VALID = 4  # the validation stream of a seed (scoring.TRAIN..PROBE_NOISE are 0..3)
-
-
 def validation_pair(seed: int, n: int, sd: float, level: float) -> tuple[np.ndarray, np.ndarray]:
     """Clean and noisy validation signals, (n, 100) each, independent of training and test."""
-    rng = scoring.rng(seed, VALID)
+    rng = seeds.rng(seed, seeds.VALID)
     clean = synthetic.generate(n, rng, sd)[0]
     return clean, clean + level * rng.standard_normal(clean.shape)
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from sigdenoise import synthetic
 from sigdenoise.models import bundle
-from sigdenoise.evaluate import scoring
 from sigdenoise.models.activations import ACTIVATIONS
 from sigdenoise.train.reference import NOISE_TYPES, UNIT_SCALE, cpu_threads, train_denoising
 from sigdenoise.train.fused import Ensemble
@@ -75,7 +75,7 @@ class TrainSpec:
 def training_windows(spec: TrainSpec) -> np.ndarray:
     """Clean training windows (n, 100): the grid's training set, or windows of --data."""
     if spec.data is None:
-        return scoring.training_set(spec.seed, spec.n_train, spec.sd)
+        return synthetic.training_set(spec.seed, spec.n_train, spec.sd)
     from sigdenoise.recordings.pipeline import peek_windows
     from sigdenoise.recordings.read import open_signals
 
