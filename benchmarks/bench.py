@@ -27,12 +27,15 @@ import numpy as np
 import torch
 
 from sigdenoise import synthetic
-from sigdenoise.models.activations import ACTIVATIONS
 from sigdenoise.device import resolve
-from sigdenoise.train.fused import Ensemble, Member
+from sigdenoise.models.activations import ACTIVATIONS
 from sigdenoise.models.autoencoder import Autoencoder, layer_sizes
 from sigdenoise.study.settings import DEFAULT_EPOCHS
-from sigdenoise.train.engine import batch_slices, order_generator, train_ensemble, train_single
+from sigdenoise.train.common import batch_slices
+from sigdenoise.train.members import Member
+from sigdenoise.train.reference import train_lone
+from sigdenoise.train.stack import Ensemble
+from sigdenoise.train.stacked import train_ensemble
 
 SD = 2.25
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -80,7 +83,7 @@ def time_ensemble(members, n, epochs, device, **kw) -> tuple[float, float, Ensem
 
 
 def time_plain(members, n, device, reps: int) -> float:
-    """Seconds for one epoch of every member with the plain per-model loop (train_single), the
+    """Seconds for one epoch of every member with the plain per-model loop (train_lone), the
     same steps on the same batches; median over reps."""
     data = datasets(members, n, device)
     out = []
@@ -88,7 +91,7 @@ def time_plain(members, n, device, reps: int) -> float:
         total = 0.0
         for m in members:
             model = Autoencoder(m.activation, m.latent, m.seed).to(device)
-            total += train_single(model, data[m.seed], 1).seconds
+            total += train_lone(model, data[m.seed], 1).seconds
         out.append(total)
     return statistics.median(out)
 
@@ -101,7 +104,7 @@ def time_legacy(members, n, device, epochs: int = 2) -> float:
     seeds = sorted(data)
     stacked = torch.stack([data[s] for s in seeds])
     index = [torch.tensor([seeds.index(m.seed) for m in st.members], device=device) for st in ens.stacks]
-    opt, gen = torch.optim.Adam(ens.parameters(), lr=1e-3), order_generator(0)
+    opt, gen = torch.optim.Adam(ens.parameters(), lr=1e-3), seeds.batch_order(0)
     times = []
     for _ in range(epochs):
         t0 = time.perf_counter()
@@ -279,7 +282,7 @@ def section_micro(device, args) -> None:
     for name, opt in (("torch.optim.Adam fused", torch.optim.Adam([p], fused=True)),
                       ("torch.optim.Adam foreach", torch.optim.Adam([p], foreach=True))):  # fmt: skip
         record("micro", f"Adam step, 190k params, {name}", bench(opt.step, device) * 1e6, "us")
-    from sigdenoise.train.engine import FlatAdam
+    from sigdenoise.train.adam import FlatAdam
 
     for fused in (False, True):
         fa = FlatAdam(p, p.grad, 1e-3, fused=fused)

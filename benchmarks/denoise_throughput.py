@@ -18,13 +18,10 @@ import numpy as np
 
 from sigdenoise import synthetic
 
-# Runs the command as installed when cli.py registers it, else through a throwaway app.
+# Runs the command as installed.
 CHILD = """
-import sys, typer
+import sys
 from sigdenoise.cli import app
-if "denoise" not in {c.name or c.callback.__name__ for c in app.registered_commands}:
-    from sigdenoise.cli.denoise import register
-    register(app)
 app(sys.argv[1:], prog_name="sigdenoise")
 """
 

@@ -17,17 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import typer
 from scipy.signal import savgol_filter
 from typer.testing import CliRunner
 
-from sigdenoise.evaluate import scoring
-from sigdenoise.evaluate import metrics
-from sigdenoise.cli.denoise import register
+from sigdenoise.cli import app
+from sigdenoise.evaluate import metrics, scoring
 
-app = typer.Typer()
-app.callback()(lambda: None)
-register(app)
 OUT = Path(__file__).with_suffix(".csv")
 
 

@@ -11,9 +11,10 @@ import pandas as pd
 import torch
 
 from sigdenoise.models.activations import ACTIVATIONS
-from sigdenoise.train.fused import Ensemble, Member
 from sigdenoise.synthetic import generate
-from sigdenoise.train.engine import train_ensemble
+from sigdenoise.train.members import Member
+from sigdenoise.train.stack import Ensemble
+from sigdenoise.train.stacked import train_ensemble
 
 p = argparse.ArgumentParser()
 p.add_argument("--epochs", type=int, default=300)

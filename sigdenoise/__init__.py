@@ -1,7 +1,8 @@
 """sigdenoise: denoise 1-D signals with autoencoders, measured against the SVD projector.
 
 Reproduces a published sinusoid study (seven activations x latent 1/5 x two noise levels) and
-denoises users' own signals. See ``../shared/DESIGN.md`` for what every term means.
+denoises users' own signals. See ``docs/design.md`` in the repository for what every term means
+and which part of the package holds what.
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -3,6 +3,8 @@
 Every one derives from `SigdenoiseError`, the one class the command line catches and prints as a
 single line; anything else is a bug and keeps its traceback. Each is also a ValueError, as
 scikit-learn's are, so that library callers may catch the familiar class.
+
+Two helpers word the messages: `require`, the one idiom of every settings check, and `count`.
 """
 
 from __future__ import annotations
@@ -34,3 +36,23 @@ class SignalIOError(SigdenoiseError):
         where += f", column {column}" if column is not None else ""
         super().__init__(f"{where}: {message}")
         self.path, self.line, self.column = Path(path), line, column
+
+
+class OptionsConflict(SettingsError):
+    """Options that cannot go together; the message is one sentence that begins with the option
+    ("--model loads a trained autoencoder; it cannot be combined with --fit")."""
+
+    def __init__(self, option: str, message: str):
+        SigdenoiseError.__init__(self, f"{option} {message}")
+        self.option = option
+
+
+def require(ok: bool, option: str, message: str, error: type[SettingsError] = SettingsError) -> None:
+    """Raise `error(option, message)` unless ok: every settings class validates with this."""
+    if not ok:
+        raise error(option, message)
+
+
+def count(n: int, noun: str) -> str:
+    """'1 window', '2,000 windows': a number and its regular noun, for messages."""
+    return f"{n:,} {noun}{'s' if n != 1 else ''}"

@@ -7,8 +7,8 @@ import pywt
 import scipy.signal
 from numpy.testing import assert_allclose
 
-from sigdenoise.evaluate import metrics
 from sigdenoise import synthetic
+from sigdenoise.evaluate import metrics
 from sigdenoise.models.baselines import WAVELETS, SavitzkyGolay, Wavelet, Wiener, noise_sigma, wiener_rows
 
 # The reference below calls pywt past dwt_max_level on purpose, as the chooser does.

@@ -5,11 +5,15 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from sigdenoise.evaluate import scoring
-from sigdenoise.evaluate import metrics
 from sigdenoise import synthetic
+from sigdenoise.evaluate import metrics, scoring
 from sigdenoise.models.baselines import SavitzkyGolay, Wavelet, Wiener
-from sigdenoise.models.bayes import BayesPosteriorMean, posterior_mean, posterior_mean_bruteforce, posterior_mean_refined
+from sigdenoise.models.bayes import (
+    BayesPosteriorMean,
+    posterior_mean,
+    posterior_mean_bruteforce,
+    posterior_mean_refined,
+)
 from sigdenoise.models.svd import SVDProjector
 
 

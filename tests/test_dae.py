@@ -5,21 +5,28 @@ import numpy as np
 import torch
 from numpy.testing import assert_allclose
 
-from sigdenoise.recordings import windows
-from sigdenoise.train.reference import UNIT_SCALE, corrupt, cpu_threads, scale_pair, train_denoising
 from sigdenoise.models.autoencoder import Autoencoder
-from sigdenoise.train.engine import train_single
+from sigdenoise.recordings import windows
+from sigdenoise.train import front
+from sigdenoise.train.common import cpu_threads
+from sigdenoise.train.members import Member
+from sigdenoise.train.reference import UNIT_SCALE, corrupt, scale_pair, train_lone
 
 
-def test_noise_zero_unscaled_is_train_single_exactly():
+def test_the_front_doors_lone_training_is_the_reference_loop_on_one_thread():
+    """A lone model through the front door (sigdenoise train, denoise's self-fit) is train_lone
+    exactly, run on one thread; a noise level draws from the model's own stream."""
     x = torch.tensor(np.random.default_rng(0).standard_normal((700, 100)), dtype=torch.float32)
-    a, b = Autoencoder("gelu", 5, 3), Autoencoder("gelu", 5, 3)
-    log_a = train_denoising(a, x, 2)
-    with cpu_threads(1, torch.device("cpu")):  # as train_denoising runs; also faster on small batches
-        log_b = train_single(b, x, 2)
-    for p, q in zip(a.parameters(), b.parameters()):
-        assert torch.equal(p, q)
-    assert_allclose(log_a.losses, log_b.losses, rtol=1e-12)
+    for noise in (0.0, 0.3):
+        recipe = front.Recipe(2, noise=noise, engine="reference")
+        trained = front.train([Member(5, "gelu", 3)], {3: x}, recipe)
+        (a,) = trained.models.values()
+        b = Autoencoder("gelu", 5, 3)
+        with cpu_threads(1, torch.device("cpu")):
+            log_b = train_lone(b, x, 2, noise=noise)
+        for p, q in zip(a.parameters(), b.parameters()):
+            assert torch.equal(p, q)
+        assert_allclose(trained.log.losses, log_b.losses, rtol=1e-12)
 
 
 def test_corruptions_have_their_rates():
@@ -56,8 +63,8 @@ def test_denoising_training_beats_clean_training_on_noisy_input():
     clean = np.sin(np.outer(rng.uniform(0.5, 2.0, 3000), t))
     x = torch.tensor(clean, dtype=torch.float32)
     dae, plain = Autoencoder("tanh", 5, 0), Autoencoder("tanh", 5, 0)
-    train_denoising(dae, x, 40, noise=0.5, lr=3e-3)
-    train_denoising(plain, x, 40, lr=3e-3)
+    train_lone(dae, x, 40, noise=0.5, lr=3e-3)
+    train_lone(plain, x, 40, lr=3e-3)
     test = clean[:500] + 0.5 * rng.standard_normal((500, 100))
     err = {name: np.mean((m.denoise(test) - clean[:500]) ** 2) for name, m in [("dae", dae), ("plain", plain)]}
     assert err["dae"] < 0.55 * err["plain"], err  # measured 0.0033 vs 0.0083

@@ -4,30 +4,19 @@ noise level, shapes kept, amplitude and offset kept, bad inputs, and the trained
 import numpy as np
 import pytest
 import torch
-import typer
 from numpy.testing import assert_allclose
 from typer.testing import CliRunner
 
 from sigdenoise import synthetic
-from sigdenoise.models import bundle
+from sigdenoise.cli import app
 from sigdenoise.errors import BundleError
-from sigdenoise.evaluate import scoring
-from sigdenoise.evaluate import metrics
-from sigdenoise.cli.denoise import register
-from sigdenoise.train.reference import cpu_threads
-from sigdenoise.recordings.pipeline import default_model_path, gavish_donoho_rank
+from sigdenoise.evaluate import metrics, scoring
+from sigdenoise.models import bundle
 from sigdenoise.models.autoencoder import Autoencoder
-from sigdenoise.train.engine import train_single
+from sigdenoise.recordings.pipeline import default_model_path, gavish_donoho_rank
+from sigdenoise.train.common import cpu_threads
+from sigdenoise.train.reference import train_lone
 
-app = typer.Typer()
-
-
-@app.callback()
-def _root() -> None:
-    """A throwaway group: cli.py registers the same commands."""
-
-
-register(app)
 runner = CliRunner()
 
 
@@ -206,7 +195,7 @@ def test_train_plain_is_the_reference_loop(tmp_path):
     model, meta = bundle.load(tmp_path / "m.safetensors")
     ref = Autoencoder("tanh", 5, 0)
     with cpu_threads(1, torch.device("cpu")):
-        train_single(ref, torch.tensor(synthetic.training_set(0, 600, 2.25), dtype=torch.float32), 2)
+        train_lone(ref, torch.tensor(synthetic.training_set(0, 600, 2.25), dtype=torch.float32), 2)
     for a, b in zip(model.state_dict().values(), ref.state_dict().values()):
         assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-4, atol=1e-6)
     assert meta["train_noise"] == 0 and not meta["scaled_windows"] and meta["n_train"] == 600
@@ -329,7 +318,7 @@ def test_a_grid_model_runs_unscaled_as_it_was_trained_and_bad_outputs_fail_first
     # signal. The default follows the model: no `scaled_windows` in its metadata, no scaling.
     model = Autoencoder("gelu", 5, 0)
     with cpu_threads(1, torch.device("cpu")):
-        train_single(model, torch.tensor(synthetic.training_set(0, 2000, 2.25), dtype=torch.float32), 20)
+        train_lone(model, torch.tensor(synthetic.training_set(0, 2000, 2.25), dtype=torch.float32), 20)
     bundle.save(tmp_path / "grid.safetensors", model, {"scale": bundle.training_range(synthetic.training_set(0, 2000, 2.25))})
     rng = np.random.default_rng(2)
     clean = np.asarray(synthetic.training_set(9, 200, 2.25))
@@ -347,3 +336,123 @@ def test_a_grid_model_runs_unscaled_as_it_was_trained_and_bad_outputs_fail_first
                           (["-o", tmp_path / "o.csv", "--plot", tmp_path / "p.pdf"], "--plot: writes a PNG")]:  # fmt: skip
         res = cli("denoise", inp, "--method", "ae", "--fit", *args)
         assert res.exit_code == 2 and message in " ".join(res.output.split()) and "fitting" not in res.output, res.output
+
+
+# The fit-or-trained policy and the settings' checks, without the CLI.
+def _settings(**kw):
+    from pathlib import Path
+
+    from sigdenoise.recordings.settings import DenoiseSettings
+
+    return DenoiseSettings(Path("in.csv"), Path("out.csv"), **kw)
+
+
+FEW = "10 windows of 100 samples from 10 signals"
+PACKAGED = (f"in.csv: only {FEW}, too few to fit a denoiser on; using the packaged autoencoder instead (--fit fits "
+            "anyway)", False)  # fmt: skip
+WARNING = (f"warning: fitting on only {FEW} may remove signal; --no-fit uses the packaged autoencoder", False)
+SVD10, AE10 = ("fitting svd on 10 windows of in.csv", True), ("fitting ae on 10 windows of in.csv", True)
+
+
+@pytest.mark.parametrize("kw, windows, method, fits, notes", [
+    ({}, (10, 10), "ae", False, [PACKAGED]),
+    ({}, (51, 1), "svd", True, [("fitting svd on 51 windows of in.csv", True)]),  # one recording of 150 samples
+    ({}, (100, 100), "svd", True, [("fitting svd on 100 windows of in.csv", True)]),  # MIN_FIT_WINDOWS
+    ({"fit": True}, (10, 10), "svd", True, [WARNING, SVD10]),
+    ({"method": "svd"}, (10, 10), "svd", True, [WARNING, SVD10]),
+    ({"rank": 50}, (10, 10), "svd", True, [WARNING, SVD10]),
+    ({"fit": True, "method": "ae"}, (10, 10), "ae", True, [WARNING, AE10]),
+    ({"method": "ae"}, (10, 10), "ae", False, [PACKAGED]),
+    ({"fit": False}, (0, 0), "ae", False, []),
+    ({"fit": False, "rank": 3}, (0, 0), "svd", False, []),
+    ({"model": default_model_path()}, (0, 0), "ae", False, []),
+])  # fmt: skip
+def test_the_fit_or_trained_policy(kw, windows, method, fits, notes):
+    from sigdenoise.recordings.pipeline import choose
+
+    choice = choose(_settings(**kw), *windows)
+    assert (choice.method, choice.fit) == (method, fits)
+    assert [(n.text, n.dim) for n in choice.notes] == notes
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"model": "m", "rank": 3, "latent": 3}, "--rank: only the SVD denoiser has a rank; --model loads an autoencoder"),
+    ({"model": "m", "fit": True, "latent": 3}, "--model loads a trained autoencoder; it cannot be combined with --fit or --method svd"),
+    ({"model": "m", "method": "svd"}, "--model loads a trained autoencoder; it cannot be combined with --fit or --method svd"),
+    ({"latent": 3, "rank": 0}, "--latent: must be 1 or 5, got 3"),
+    ({"rank": 101, "digits": 0}, "--rank: must be between 1 and the window (100 samples), got 101"),
+    ({"rank": 3, "method": "ae"}, "--rank: only the SVD denoiser has a rank; it cannot be combined with --method ae"),
+    ({"digits": 18}, "--digits: must be between 1 and 17, got 18"),
+    ({"epochs": 0}, "--epochs: must be at least 1, got 0"),
+    ({"hop": 101}, "--hop: must be between 1 and the window (100 samples), got 101"),
+    ({"hop": 0, "model": "m"}, "--hop: must be between 1 and the window (100 samples), got 0"),
+    ({"plot": "nodir/p.png"}, "--plot: no directory nodir to write p.png in"),
+    ({"plot": "p.pdf"}, "--plot: writes a PNG; name it .png, got p.pdf"),
+])  # fmt: skip
+def test_denoise_settings_reject_with_the_commands_messages(kw, message):
+    from pathlib import Path
+
+    from sigdenoise.errors import SettingsError
+
+    kw = {k: Path(v) if k in ("model", "plot") else v for k, v in kw.items()}
+    with pytest.raises(SettingsError) as e:
+        _settings(**kw)
+    assert str(e.value) == message
+
+
+def test_a_trained_models_window_bounds_the_hop_and_bad_metadata_is_a_bundle_error(tmp_path):
+    import json
+
+    from safetensors.torch import load_file, save_file
+
+    from sigdenoise.errors import SettingsError
+    from sigdenoise.recordings.pipeline import choose, make_plan
+
+    s = _settings(model=default_model_path(), hop=101)  # a model's window is known once it is loaded
+    with pytest.raises(SettingsError, match=r"^--hop: must be between 1 and the window \(100 samples\), got 101$"):
+        make_plan(s, choose(s), None)
+    meta = bundle.read_meta(default_model_path())
+    for key, value, message in [("activation", "foo", "unknown activation 'foo'"),
+                                ("latent", 3, "latent must be one of (1, 5), got 3")]:  # fmt: skip
+        save_file(load_file(str(default_model_path())), str(tmp_path / "m.safetensors"),
+                  metadata={"sigdenoise": json.dumps({**meta, key: value})})  # fmt: skip
+        s = _settings(model=tmp_path / "m.safetensors")
+        with pytest.raises(BundleError) as e:
+            make_plan(s, choose(s), None)
+        assert str(e.value) == f"{tmp_path / 'm.safetensors'}: {message}"  # the message names the file
+        res = cli("denoise", save_csv(tmp_path / "in.csv", np.ones((2, 100))), "-o", tmp_path / "out.csv", "--model", tmp_path / "m.safetensors")
+        assert res.exit_code == 2 and " ".join(res.output.split()) == f"Error: {tmp_path / 'm.safetensors'}: {message}"
+
+
+def test_options_take_their_default_and_help_from_the_settings_fields():
+    from dataclasses import MISSING, fields
+
+    import typer.main
+
+    from sigdenoise.recordings.settings import DenoiseSettings
+    from sigdenoise.study.settings import GridSettings
+    from sigdenoise.train.model_file import TrainSpec
+
+    group = typer.main.get_command(app)
+    for name, settings, renamed, n_options in [
+        ("grid", GridSettings, {"activation": "activations", "latent": "latents", "noise": "noises", "seed": "seeds",
+                                "variant": "variants"}, 18),
+        ("denoise", DenoiseSettings, {}, 14),
+        ("train", TrainSpec, {"train_noise": "noise"}, 12),
+    ]:  # fmt: skip
+        by_name = {f.name: f for f in fields(settings)}
+        checked = 0
+        for p in group.commands[name].params:
+            f = by_name.get(renamed.get(p.name, p.name))
+            if f is None or "help" not in f.metadata:
+                continue
+            assert p.help == f.metadata["help"], (name, p.name)
+            default = p.default.value if hasattr(p.default, "value") else p.default
+            if p.name == "train_noise":  # the text of TrainSpec.noise
+                assert default == "0" and f.default == 0, default
+            elif p.name in renamed:  # repeatable: None means the field's default
+                assert default is None, (name, p.name)
+            elif f.default is not MISSING:
+                assert default == f.default, (name, p.name)
+            checked += 1
+        assert checked == n_options, (name, checked)

@@ -8,9 +8,9 @@ import pytest
 from numpy.testing import assert_allclose
 from typer.testing import CliRunner
 
-from sigdenoise.models import bundle
-from sigdenoise.evaluate import scoring
 from sigdenoise.cli import app
+from sigdenoise.evaluate import scoring
+from sigdenoise.models import bundle
 from sigdenoise.study.runfolder import RESULT_COLUMNS
 
 SMALL = ["--activation", "identity", "--activation", "tanh", "--latent", "5", "--noise", "0.1", "--noise", "1.0",
@@ -96,13 +96,13 @@ def test_resume_skips_finished_cells_and_extends(run):
 
 
 def test_killed_run_leaves_valid_results_and_resumes(tmp_path, monkeypatch):
-    import sigdenoise.study.grid as grid_mod
+    import sigdenoise.train.front as front
 
     def killed(*args, **kwargs):
         raise KeyboardInterrupt
 
     out = tmp_path / "run"
-    monkeypatch.setattr(grid_mod, "train_ensemble", killed)
+    monkeypatch.setattr(front, "train_ensemble", killed)
     res = CliRunner().invoke(app, ["grid", *SMALL, "--out", str(out)])
     assert res.exit_code != 0
     df = pd.read_csv(out / "results.csv")  # valid: the baselines finished before training began

@@ -8,10 +8,11 @@ data (Eckart-Young; Baldi & Hornik 1989). The uncentred SVD projector's error ca
 import numpy as np
 import torch
 
-from sigdenoise.train.fused import Ensemble, Member
-from sigdenoise.synthetic import generate
 from sigdenoise.models.svd import SVDProjector
-from sigdenoise.train.engine import train_ensemble
+from sigdenoise.synthetic import generate
+from sigdenoise.train.members import Member
+from sigdenoise.train.stack import Ensemble
+from sigdenoise.train.stacked import train_ensemble
 
 
 def optimum(x: np.ndarray, k: int) -> float:

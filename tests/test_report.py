@@ -6,9 +6,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from sigdenoise.evaluate import claims
-from sigdenoise.models.activations import ACTIVATIONS
+from sigdenoise import synthetic
 from sigdenoise.cli import app
+from sigdenoise.evaluate import claims, scoring
+from sigdenoise.models.activations import ACTIVATIONS
+from sigdenoise.models.svd import SVDProjector
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +90,39 @@ def test_claim_verdicts_on_a_hand_made_table():
     # Break one cell: at noise 1.0 sigmoid beats tanh at latent 1 -> "partly".
     vals[("sigmoid", 1, 1.0)] = 0.15
     assert claims.check_all(_table(vals))["probe verdict"].iloc[0] == "partly"
+
+
+def test_rows_by_family_split_the_test_set_mse():
+    sets = scoring.eval_sets(0, 120, 2.25)
+    den = SVDProjector(5).fit(synthetic.generate(500, np.random.default_rng(3))[0])
+    base = {"model": "svd", "latent": 5}
+    plain, recon = scoring.rows(den, base, sets, 0.5, 7)
+    metric_rows, _ = scoring.evaluate(den, sets, 0.5)
+    assert plain == [{**base, "noise": 0.5, "seed": 7, **m} for m in metric_rows]
+    rows, _ = scoring.rows(den, base, sets, 0.5, 7, by_family=True)
+    whole = [r for r in rows if r["family"] == "all"]
+    assert [{k: v for k, v in r.items() if k != "family"} for r in whole] == plain
+    test = sets[1]
+    fam = [r for r in rows if r["family"] != "all"]
+    assert {r["eval"] for r in fam} == {"test"} and all(np.isnan(r["mean_mse"]) for r in fam)
+    counts = []
+    for r in fam:
+        sel = test.family == synthetic.FAMILIES.index(r["family"])
+        np.testing.assert_allclose(r["mse"], np.mean((recon["test"][sel] - test.clean[sel]) ** 2), rtol=1e-14)
+        counts.append(sel.sum())
+    # The families partition the test set: their count-weighted MSE is the whole set's.
+    np.testing.assert_allclose(np.dot(counts, [r["mse"] for r in fam]) / sum(counts), whole[1]["mse"], rtol=1e-12)
+
+
+def test_figures_leave_matplotlibs_global_state_alone(tmp_path):
+    import matplotlib
+
+    from sigdenoise.study import figures
+
+    t = np.arange(100) / 10
+    probe = pd.DataFrame({"model": "noisy", "noise": 1.0, "copy": np.repeat([0, 1], 100), "t": np.tile(t, 2),
+                          "value": np.tile(np.sin(t), 2)})  # fmt: skip
+    before, backend = dict(matplotlib.rcParams), matplotlib.get_backend()
+    figures.noisy_probe_figure(probe, tmp_path / "noisy.png", "footer")
+    assert dict(matplotlib.rcParams) == before and matplotlib.get_backend() == backend
+    assert (tmp_path / "noisy.png").read_bytes()[:4] == b"\x89PNG" and [p.name for p in tmp_path.iterdir()] == ["noisy.png"]

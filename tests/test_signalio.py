@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-from sigdenoise.recordings.read import open_signals
 from sigdenoise.errors import SignalIOError
+from sigdenoise.recordings.read import open_signals
 from sigdenoise.recordings.write import Writer
 
 

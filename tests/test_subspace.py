@@ -7,8 +7,8 @@ import scipy.linalg
 import torch
 from numpy.testing import assert_allclose
 
-from sigdenoise.models.autoencoder import Autoencoder
 from sigdenoise.evaluate.subspace import linear_decoder_basis, principal_angles
+from sigdenoise.models.autoencoder import Autoencoder
 
 
 @pytest.mark.parametrize("k,m", [(5, 5), (5, 3), (2, 7), (1, 1)])

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from sigdenoise.evaluate import metrics
 from sigdenoise import synthetic
+from sigdenoise.evaluate import metrics
 from sigdenoise.models.svd import Identity, SVDProjector
 
 

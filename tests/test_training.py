@@ -11,9 +11,18 @@ import torch.nn.functional as F
 from numpy.testing import assert_allclose
 
 from sigdenoise.models.activations import ACTIVATIONS, apply
-from sigdenoise.train.fused import KERNEL_ORDER, Ensemble, Fused, Member, emit_activation, kernel_groups, run
 from sigdenoise.models.autoencoder import Autoencoder
-from sigdenoise.train.engine import COMPILE_MIN_STEPS, FlatAdam, train_ensemble, train_single, worth_compiling
+from sigdenoise.train import front
+from sigdenoise.train.adam import FlatAdam
+from sigdenoise.train.fused import Fused
+from sigdenoise.train.kernels import KERNEL_ORDER, emit_activation, kernel_groups
+from sigdenoise.train.members import Member
+from sigdenoise.train.objectives import VariantSettings
+from sigdenoise.train.reference import train_lone
+from sigdenoise.train.stack import Ensemble
+from sigdenoise.train.stacked import COMPILE_MIN_STEPS, train_ensemble, worth_compiling
+from sigdenoise.train.tape import run
+from sigdenoise.train.vmapped import train_vmapped
 
 MIXED = ("identity", "relu", "sigmoid", "tanh", "leakyrelu", "prelu", "gelu")
 
@@ -31,64 +40,55 @@ def data(seeds, n=200, d=100):
     return {s: torch.randn(n, d, generator=g) for s in seeds}
 
 
+def _train_by(engine: str, members: list, x: dict, workers: int, epochs: int, batch_size: int, lr: float):
+    """Train members with one engine; returns {member: trained model} and the log's columns by member."""
+    if engine in ("stacked", "compiled"):
+        ens = Ensemble.build(members)
+        with warnings.catch_warnings():
+            # A compile failure falls back with a warning: fail instead.
+            warnings.filterwarnings("error", message="torch.compile of the training step failed")
+            log = train_ensemble(ens, x, epochs=epochs, batch_size=batch_size, lr=lr, workers=workers,
+                                 compile=engine == "compiled")  # fmt: skip
+        return dict(zip(ens.members, ens.to_models())), dict(zip(ens.members, log.losses.T))
+    if engine == "vmapped":
+        models, log = train_vmapped(members, x, epochs, VariantSettings(), batch_size=batch_size, lr=lr)
+        return dict(zip(members, models)), dict(zip(members, log.losses.T))
+    trained = front.train(members, x, front.Recipe(epochs, batch_size, lr, engine="reference"))
+    return trained.models, dict(zip(trained.models, trained.log.losses.T))
+
+
 @pytest.mark.parametrize(
-    "acts, latents, seeds, workers",
+    "engine, acts, latents, seeds, workers",
     [
-        (MIXED, (1, 5), (0, 1), 1),  # the full mix, two seeds: per-member inputs
-        (MIXED, (1, 5), (3,), 2),  # one seed: the shared first-layer matmul, two worker threads
-        (("prelu", "gelu", "relu"), (1,), (0, 2), 3),  # latent 1 only, odd split
-        (("prelu", "tanh"), (5,), (1,), 1),  # latent 5 only
+        ("stacked", MIXED, (1, 5), (0, 1), 1),  # the full mix, two seeds: per-member inputs
+        ("stacked", MIXED, (1, 5), (3,), 2),  # one seed: the shared first-layer matmul, two workers
+        ("stacked", ("prelu", "gelu", "relu"), (1,), (0, 2), 3),  # latent 1 only, odd split
+        ("stacked", ("prelu", "tanh"), (5,), (1,), 1),  # latent 5 only
+        # torch.compile's form of the step (train/compiled.py) for full batches, the tape for the
+        # short last one (200 = 3 x 64 + 8)
+        ("compiled", MIXED, (1, 5), (3,), 1),  # one seed: the shared first layer; latent 1's middle on a subset
+        ("compiled", ("prelu", "gelu"), (1, 5), (0, 1), 1),  # two seeds: per-member inputs
+        ("compiled", ("relu", "prelu", "gelu"), (1, 5), (2,), 2),  # compiled in forked parts, one latent each
+        ("vmapped", ("prelu", "gelu", "tanh"), (1, 5), (0,), 1),  # the variants' engine, plain members
+        ("reference", ("gelu", "prelu"), (5,), (3,), 1),  # the front door's reference loop
     ],
 )
-def test_each_member_trains_as_alone_in_float64(acts, latents, seeds, workers):
+def test_each_engine_trains_each_member_as_the_reference_loop_alone_in_float64(engine, acts, latents, seeds, workers, capfd):
     members = [Member(k, a, s) for k in latents for a in acts for s in seeds]
     x = data(seeds)
-    ens = Ensemble.build(members)
-    log = train_ensemble(ens, x, epochs=3, batch_size=64, lr=1e-2, workers=workers)
-    assert log.losses.shape == (3, len(members))
-    trained = dict(zip(ens.members, ens.to_models()))
-    for i, m in enumerate(ens.members):
+    trained, losses = _train_by(engine, members, x, workers, epochs=3, batch_size=64, lr=1e-2)
+    assert sorted(trained) == sorted(members) and all(len(v) == 3 for v in losses.values())
+    assert "torch.compile of the training step failed" not in capfd.readouterr().err  # forked parts warn there
+    for m in members:
         lone = Autoencoder(m.activation, m.latent, m.seed)
-        ref = train_single(lone, x[m.seed], epochs=3, batch_size=64, lr=1e-2)
-        assert_allclose(log.losses[:, i], ref.losses[:, 0], rtol=1e-12, err_msg=m.name)
+        ref = train_lone(lone, x[m.seed], epochs=3, batch_size=64, lr=1e-2)
+        assert_allclose(losses[m], ref.losses[:, 0], rtol=1e-12, err_msg=m.name)
         for p, q in zip(trained[m].parameters(), lone.parameters()):
             assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=m.name)
     # The learned prelu slopes did move (so the test exercises their gradient).
     for m, model in trained.items():
         if m.activation == "prelu":
             assert not torch.allclose(model.slopes, torch.full_like(model.slopes, 0.25))
-
-
-def _assert_trains_as_alone(ens, log, x, epochs, batch_size, lr):
-    trained = dict(zip(ens.members, ens.to_models()))
-    for i, m in enumerate(ens.members):
-        lone = Autoencoder(m.activation, m.latent, m.seed)
-        ref = train_single(lone, x[m.seed], epochs=epochs, batch_size=batch_size, lr=lr)
-        assert_allclose(log.losses[:, i], ref.losses[:, 0], rtol=1e-12, err_msg=m.name)
-        for p, q in zip(trained[m].parameters(), lone.parameters()):
-            assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=m.name)
-
-
-@pytest.mark.parametrize(
-    "acts, latents, seeds, workers",
-    [
-        (MIXED, (1, 5), (3,), 1),  # one seed: the shared first layer; latent 1's middle on a subset
-        (("prelu", "gelu"), (1, 5), (0, 1), 1),  # two seeds: per-member inputs
-        (("relu", "prelu", "gelu"), (1, 5), (2,), 2),  # compiled in forked parts, one latent each
-    ],
-)
-def test_compiled_step_trains_as_alone_in_float64(acts, latents, seeds, workers, capfd):
-    """torch.compile's form of the step (fused_step) for full batches, the tape for the short
-    last one (200 = 3 x 64 + 8): both must train each member as train_single does."""
-    members = [Member(k, a, s) for k in latents for a in acts for s in seeds]
-    x = data(seeds)
-    ens = Ensemble.build(members)
-    with warnings.catch_warnings():
-        # A compile failure falls back with a warning: fail instead.
-        warnings.filterwarnings("error", message="torch.compile of the training step failed")
-        log = train_ensemble(ens, x, epochs=3, batch_size=64, lr=1e-2, workers=workers, compile=True)
-    assert "torch.compile of the training step failed" not in capfd.readouterr().err  # forked parts warn there
-    _assert_trains_as_alone(ens, log, x, 3, 64, 1e-2)
 
 
 def test_two_compiled_ensembles_of_the_same_shapes_keep_their_own_steps():
@@ -134,9 +134,9 @@ def test_workers_report_every_epoch_while_running_ahead_of_a_slow_parent():
 
 
 def test_a_failing_worker_stops_the_training_with_its_error(monkeypatch):
-    import sigdenoise.train.engine as training
+    import sigdenoise.train.fused as fused
 
-    real, calls = training._run_epoch, [0]
+    real, calls = fused.run_epoch, [0]
 
     def flaky(*args, **kw):  # counts in each forked worker separately
         calls[0] += 1
@@ -144,7 +144,7 @@ def test_a_failing_worker_stops_the_training_with_its_error(monkeypatch):
             raise ValueError("boom in epoch 3")
         return real(*args, **kw)
 
-    monkeypatch.setattr(training, "_run_epoch", flaky)
+    monkeypatch.setattr(fused, "run_epoch", flaky)
     ens = Ensemble.build([Member(k, "tanh", 0) for k in (1, 5)])
     with pytest.raises(RuntimeError, match="boom in epoch 3"):
         train_ensemble(ens, data((0,)), 6, batch_size=64, workers=2, compile=False)

@@ -7,13 +7,14 @@ import torch
 from numpy.testing import assert_allclose
 
 from sigdenoise import synthetic
+from sigdenoise.errors import SettingsError
 from sigdenoise.evaluate import scoring
 from sigdenoise.models.autoencoder import Autoencoder
 from sigdenoise.study.settings import GridSettings
-from sigdenoise.errors import SettingsError
-from sigdenoise.train.engine import train_single
-from sigdenoise.train.vmapped import VariantMember, train_variants
+from sigdenoise.train.members import Member
 from sigdenoise.train.objectives import VariantSettings, corrupt, from_unit, reconstruction_loss, to_unit
+from sigdenoise.train.reference import train_lone
+from sigdenoise.train.vmapped import train_vmapped
 
 
 def test_masking_rate_and_values():
@@ -54,17 +55,18 @@ def test_bce_scaling_round_trip_and_loss_by_hand():
     assert float(out.min()) >= -1.5 and float(out.max()) <= 1.5  # the sigmoid's range, mapped back
 
 
-def test_plain_members_train_exactly_as_alone():
+def test_a_penalty_changes_its_members_training_alone():
+    """Plain members train as alone (every engine: test_training's parametrized test); a sparse
+    member beside them trains differently from the plain tanh it would otherwise be."""
     torch.set_default_dtype(torch.float64)
     try:
         x = torch.tensor(synthetic.training_set(0, 200, 2.25))
-        members = [VariantMember(5, "prelu", 0), VariantMember(1, "gelu", 0), VariantMember(5, "tanh", 0, "sparse")]
-        _, log = train_variants(members, {0: x}, 2, VariantSettings(), batch_size=64)
+        members = [Member(5, "prelu", 0), Member(1, "gelu", 0), Member(5, "tanh", 0, "sparse")]
+        _, log = train_vmapped(members, {0: x}, 2, VariantSettings(), batch_size=64)
         for i, m in enumerate(members[:2]):
-            lone = train_single(Autoencoder(m.activation, m.latent, m.seed), x, 2, batch_size=64)
+            lone = train_lone(Autoencoder(m.activation, m.latent, m.seed), x, 2, batch_size=64)
             assert_allclose(log.losses[:, i], lone.losses[:, 0], rtol=1e-12)
-        # The sparse member's penalty changes its training: its loss curve differs from plain tanh.
-        plain = train_single(Autoencoder("tanh", 5, 0), x, 2, batch_size=64).losses[:, 0]
+        plain = train_lone(Autoencoder("tanh", 5, 0), x, 2, batch_size=64).losses[:, 0]
         assert abs(log.losses[-1, 2] - plain[-1]) > 1e-9
     finally:
         torch.set_default_dtype(torch.float32)
@@ -73,9 +75,9 @@ def test_plain_members_train_exactly_as_alone():
 def test_each_variant_trains_and_reconstructs():
     x = torch.tensor(synthetic.training_set(1, 256, 2.25), dtype=torch.float32)
     vs = VariantSettings(train_noise_kind="masking")
-    members = [VariantMember(5, "tanh", 1, v, 0.25 if v == "denoising" else 0.0) for v in
-               ("denoising", "sparse", "contractive", "vae")] + [VariantMember(5, "tanh", 1, "plain", 0.0, None, "bce")]  # fmt: skip
-    models, log = train_variants(members, {1: x}, 3, vs, batch_size=64)
+    members = [Member(5, "tanh", 1, v, 0.25 if v == "denoising" else 0.0) for v in
+               ("denoising", "sparse", "contractive", "vae")] + [Member(5, "tanh", 1, "plain", 0.0, None, "bce")]  # fmt: skip
+    models, log = train_vmapped(members, {1: x}, 3, vs, batch_size=64)
     assert log.losses.shape == (3, 5) and np.all(np.isfinite(log.losses))
     assert np.all(log.losses[-1, :4] < log.losses[0, :4])  # every reconstruction loss falls
     for m in models:
@@ -84,8 +86,8 @@ def test_each_variant_trains_and_reconstructs():
 
 def test_denoising_ae_beats_plain_at_high_noise():
     x = torch.tensor(synthetic.training_set(0, 1_000, 2.25), dtype=torch.float32)
-    members = [VariantMember(5, "tanh", 0), VariantMember(5, "tanh", 0, "denoising", 1.0)]
-    models, _ = train_variants(members, {0: x}, 20, VariantSettings(), batch_size=64, lr=3e-3)
+    members = [Member(5, "tanh", 0), Member(5, "tanh", 0, "denoising", 1.0)]
+    models, _ = train_vmapped(members, {0: x}, 20, VariantSettings(), batch_size=64, lr=3e-3)
     sets = scoring.eval_sets(0, 300, 2.25)
     test = {m.variant: scoring.evaluate(model, sets, 1.0)[0][1]["mse"] for m, model in zip(members, models)}
     assert test["denoising"] < 0.95 * test["plain"], test

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from sigdenoise.recordings import windows
 from sigdenoise.models.svd import SVDProjector
+from sigdenoise.recordings import windows
 
 SCALE = {"center": 0.25, "half_range": 1.5}
 

@@ -1,11 +1,31 @@
-"""Shared pieces of the command line: one-line errors and the consoles (stdout for results,
-stderr for progress and errors). Commands import these; only CLI modules print."""
+"""What the commands share: the consoles (stdout for results, stderr for progress and errors),
+one-line errors, options read off the settings dataclasses, the choices and options more than one
+command takes, and the progress bars. Only CLI modules print."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from typing import Annotated, Any, Optional
+
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,  # fmt: skip
+)
 from typer.core import TyperCommand
+
+from sigdenoise import device
+from sigdenoise.errors import SigdenoiseError, count  # count: the commands' messages use it too
+from sigdenoise.train.objectives import NOISE_KINDS
 
 # Click's UsageError, the base of every parsing error (vendored inside typer since 0.29).
 UsageError = typer.BadParameter.__bases__[0]
@@ -13,15 +33,20 @@ err = Console(stderr=True)
 stdout = Console()
 
 
-def count(n: int, noun: str) -> str:
-    """'1 window', '2,000 windows': a number and its regular noun, for messages."""
-    return f"{n:,} {noun}{'s' if n != 1 else ''}"
-
-
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print one error line on stderr and return the Exit to raise: `raise fail("...")`."""
     typer.echo(f"Error: {message}", err=True)
     return typer.Exit(code)
+
+
+@contextmanager
+def one_line_errors(kind: type[SigdenoiseError] = SigdenoiseError, suffix: str = "") -> Iterator[None]:
+    """An error raised on purpose (errors.SigdenoiseError) ends the command in one line on stderr,
+    exit code 2; anything else is a bug and keeps its traceback."""
+    try:
+        yield
+    except kind as e:
+        raise fail(f"{e}{suffix}") from None
 
 
 class OneLineErrors(TyperCommand):
@@ -32,3 +57,86 @@ class OneLineErrors(TyperCommand):
             return super().parse_args(ctx, args)
         except UsageError as e:
             raise fail(e.format_message()) from None
+
+
+class Options:
+    """Typer options read off a settings dataclass, so that a default and a help text are written
+    once, on the field (`field(default=..., metadata={"help": ...})`):
+
+        n_train: Annotated[int, G("n_train")] = G.default("n_train")
+    """
+
+    def __init__(self, settings: type, **typer_kw: Any):
+        self.fields = {f.name: f for f in dataclasses.fields(settings)}
+        self.typer_kw = typer_kw  # for every option, e.g. rich_help_panel
+
+    def __call__(self, name: str, *param_decls: str, **typer_kw: Any) -> Any:
+        """typer.Option with the help text of field `name`."""
+        return typer.Option(*param_decls, help=self.fields[name].metadata["help"], **{**self.typer_kw, **typer_kw})
+
+    def argument(self, name: str, **typer_kw: Any) -> Any:
+        return typer.Argument(help=self.fields[name].metadata["help"], **typer_kw)
+
+    def default(self, name: str) -> Any:
+        return self.fields[name].default
+
+
+def plain(value: Any) -> Any:
+    """A parsed option as settings hold it: a choice by its value, a repeated option as a tuple."""
+    if isinstance(value, (list, tuple)):
+        return tuple(plain(v) for v in value)
+    return value.value if isinstance(value, Enum) else value
+
+
+def as_fields(options: dict[str, Any], renamed: dict[str, str] | None = None, skip: tuple[str, ...] = ()) -> dict:
+    """A command's options (its `locals()` on entry) as settings fields, by name or `renamed`: an
+    option not given (None, or no value of a repeatable one) leaves the field's default."""
+    renamed = renamed or {}
+    given = {k: v for k, v in options.items() if k not in skip and v not in (None, [], ())}
+    return {renamed.get(k, k): plain(v) for k, v in given.items()}
+
+
+# Choices and options of more than one command.
+class Layout(str, Enum):
+    rows = "rows"
+    columns = "columns"
+
+
+Device = Enum("Device", {d: d for d in device.DEVICES}, type=str)
+NoiseKind = Enum("NoiseKind", {k.replace("-", "_"): k for k in NOISE_KINDS}, type=str)
+DeviceOpt = Annotated[Device, typer.Option(help=device.HELP)]
+LayoutOpt = Annotated[Layout, typer.Option(help="rows: one signal per line; columns: one per column (the study's 100 x N matrix).")]
+HeaderOpt = Annotated[Optional[bool], typer.Option("--header/--no-header", help="First line is a header.  \\[default: detected]", show_default=False)]
+IdOpt = Annotated[Optional[list[str]], typer.Option("--id-col", help="Column kept untouched: header name or 1-based number (repeatable).", show_default=False)]
+
+
+def training_progress() -> Progress:
+    """The bar of `grid` and `report`: members trained, epochs done, the spread of their losses."""
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=False,
+    )  # fmt: skip
+
+
+def training_events(bar: Progress):
+    """An on_event callback drawing training progress on `bar`."""
+    task = None
+
+    def on_event(kind, *args, **kw):
+        nonlocal task
+        if kind == "stage":
+            err.print(f"[dim]{args[0]}[/dim]")
+        elif kind == "train_start":
+            task = bar.add_task(f"training {count(kw['members'], 'autoencoder')}", total=kw["epochs"], info="")
+        elif kind == "epoch":
+            losses = kw["losses"]
+            bar.update(task, advance=1, info=f"loss {losses.min():.4f}..{losses.max():.4f}")
+
+    return on_event
+
+
+def reading_progress(total: int) -> Progress:
+    """The bar of `denoise`: bytes of the input read; shown only on a terminal, then cleared."""
+    bar = Progress(BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal)
+    bar.add_task("reading", total=total)
+    return bar

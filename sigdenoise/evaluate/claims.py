@@ -36,7 +36,7 @@ def _fmt(s: pd.Series, n: int = 3) -> str:
     return ", ".join(f"{k} {v:.3f}" for k, v in s.head(n).items())
 
 
-def _each(df, noises, eval_set, check):
+def _each(noises, check) -> tuple[list[bool], str]:
     """Run check(noise) -> (hit or list of hits, text) in every noise cell."""
     hits, texts = [], []
     for l in noises:
@@ -46,79 +46,74 @@ def _each(df, noises, eval_set, check):
     return hits, "; ".join(texts)
 
 
+def _claim(df: pd.DataFrame, claim: str, check, noises, on_test: bool = True) -> dict:
+    """One row of the claims table: check(df, eval_set, noise) -> (hit(s), text) on the probe and,
+    if on_test, on the test set, in every noise cell."""
+    ph, pt = _each(noises, lambda l: check(df, "probe", l))
+    th, tt = _each(noises, lambda l: check(df, "test", l)) if on_test else ([], "not measurable on the test set")
+    return {"claim": claim, "probe evidence": pt, "probe verdict": verdict(ph),
+            "test evidence": tt, "test verdict": verdict(th) if th else "n/a"}  # fmt: skip
+
+
+def latent1_tanh(df: pd.DataFrame, eval_set: str, noise: float) -> tuple[bool, str]:
+    """Claim 1: at latent 1 the AEs are poor (on the probe: MSE above POOR of sin's power) and
+    tanh is the best of them."""
+    ae = cell_means(df, eval_set, 1, noise).drop("svd", errors="ignore")
+    poor = ae.min() > POOR * SIN_POWER if eval_set == "probe" else True
+    best = ae.idxmin()
+    return poor and best == "tanh", f"best AE {best} ({ae.min():.3f}; poor if > {POOR * SIN_POWER:.3f})"
+
+
+def latent1_worst(df: pd.DataFrame, eval_set: str, noise: float) -> tuple[bool, str]:
+    """Claim 2: at latent 1 the linear AE, the SVD and ReLU are the three worst."""
+    m = cell_means(df, eval_set, 1, noise)
+    return set(m.index[-3:]) == {"identity", "svd", "relu"}, f"worst three {', '.join(m.index[-3:][::-1])}"
+
+
+def linear_is_svd(df: pd.DataFrame, eval_set: str, noise: float, angles_deg: dict | None) -> tuple[bool, str]:
+    """Claim 3: at latent 5 the linear AE's MSE is within SIMILAR_RATIO of the SVD's and, when
+    angles_deg is given, every principal angle over seeds is below SIMILAR_DEG."""
+    m = cell_means(df, eval_set, 5, noise)
+    ratio = m["identity"] / m["svd"]
+    ok = abs(ratio - 1) < SIMILAR_RATIO
+    text = f"MSE ratio linear AE / SVD {ratio:.3f}"
+    if angles_deg:
+        worst = max(float(np.max(a)) for a in angles_deg.values())
+        ok = ok and worst < SIMILAR_DEG
+        text += f", largest principal angle {worst:.2f} deg over seeds"
+    return ok, text
+
+
+def prelu_gelu_best(df: pd.DataFrame, eval_set: str, noise: float) -> tuple[bool, str]:
+    """Claim 4: at latent 5, PReLU and GELU are the two best nonlinear AEs."""
+    m = cell_means(df, eval_set, 5, noise)[NONLINEAR].sort_values()
+    return set(m.index[:2]) == {"prelu", "gelu"}, f"best nonlinear {_fmt(m, 3)}"
+
+
+def mean_recovers(df: pd.DataFrame, eval_set: str, noise: float) -> tuple[list[bool], str]:
+    """Claim 5: at every latent, every model's mean of the reconstructions is within a quarter of
+    the POOR threshold of sin(t) (one hit per latent)."""
+    texts, hits = [], []
+    for k in sorted(df["latent"].dropna().unique()):
+        m = cell_means(df, eval_set, int(k), noise, "mean_mse")
+        ok = m < POOR * SIN_POWER / 4
+        hits.append(bool(ok.all()))
+        texts.append(f"latent {int(k)}: {int(ok.sum())}/{len(ok)} models within {POOR * SIN_POWER / 4:.3f}")
+    return hits, ", ".join(texts)
+
+
 def check_all(df: pd.DataFrame, angles_deg: dict[float, np.ndarray] | None = None) -> pd.DataFrame:
     """One row per claim. angles_deg: noise-free principal angles (degrees) between the linear
     decoder's column space and U_k at latent 5, by seed, for claim 3."""
     noises = sorted(df["noise"].unique())
-    rows = []
-
-    def add(claim, probe_fn, test_fn):
-        ph, pt = _each(df, noises, "probe", probe_fn)
-        th, tt = _each(df, noises, "test", test_fn) if test_fn else ([], "not measurable on the test set")
-        rows.append({"claim": claim, "probe evidence": pt, "probe verdict": verdict(ph),
-                     "test evidence": tt, "test verdict": verdict(th) if th else "n/a"})  # fmt: skip
-
-    def latent1_tanh(eval_set):
-        def f(l):
-            m = cell_means(df, eval_set, 1, l)
-            ae = m.drop("svd", errors="ignore")
-            poor = ae.min() > POOR * SIN_POWER if eval_set == "probe" else True
-            best = ae.idxmin()
-            return poor and best == "tanh", f"best AE {best} ({ae.min():.3f}; poor if > {POOR * SIN_POWER:.3f})"
-        return f
-
-    add("At latent 1 the reconstructions are poor, and tanh comes closest to sin(t)",
-        latent1_tanh("probe"), latent1_tanh("test"))  # fmt: skip
-
-    def latent1_worst(eval_set):
-        def f(l):
-            m = cell_means(df, eval_set, 1, l)
-            worst = set(m.index[-3:])
-            hit = worst == {"identity", "svd", "relu"}
-            return hit, f"worst three {', '.join(m.index[-3:][::-1])}"
-        return f
-
-    add("At latent 1 the linear AE, the SVD and ReLU are the furthest off", latent1_worst("probe"), latent1_worst("test"))
-
-    def similar(eval_set):
-        def f(l):
-            m = cell_means(df, eval_set, 5, l)
-            ratio = m["identity"] / m["svd"]
-            ok = abs(ratio - 1) < SIMILAR_RATIO
-            text = f"MSE ratio linear AE / SVD {ratio:.3f}"
-            if angles_deg:
-                worst = max(float(np.max(a)) for a in angles_deg.values())
-                ok = ok and worst < SIMILAR_DEG
-                text += f", largest principal angle {worst:.2f} deg over seeds"
-            return ok, text
-        return f
-
-    add(f"At latent 5 the linear AE and the SVD are extremely similar (MSE within {SIMILAR_RATIO:.0%}, angles < {SIMILAR_DEG:g} deg)",
-        similar("probe"), similar("test"))  # fmt: skip
-
-    def prelu_gelu(eval_set):
-        def f(l):
-            m = cell_means(df, eval_set, 5, l)[NONLINEAR]
-            m = m.sort_values()
-            return set(m.index[:2]) == {"prelu", "gelu"}, f"best nonlinear {_fmt(m, 3)}"
-        return f
-
-    high = max(noises)
-    rows_before = len(rows)
-    add("At high noise and latent 5, PReLU and GELU are the best nonlinear models",
-        lambda l: prelu_gelu("probe")(high), lambda l: prelu_gelu("test")(high))  # fmt: skip
-    # That claim is about the high-noise cell only: keep one evidence entry.
-    for k in ("probe evidence", "test evidence"):
-        rows[rows_before][k] = rows[rows_before][k].split("; ")[-1]
-
-    def mean_recovers(l):
-        texts, hits = [], []
-        for k in sorted(df["latent"].dropna().unique()):
-            m = cell_means(df, "probe", int(k), l, "mean_mse")
-            ok = m < POOR * SIN_POWER / 4
-            hits.append(bool(ok.all()))
-            texts.append(f"latent {int(k)}: {int(ok.sum())}/{len(ok)} models within {POOR * SIN_POWER / 4:.3f}")
-        return hits, ", ".join(texts)
-
-    add("The mean of the 10 reconstructions recovers sin(t)", mean_recovers, None)
-    return pd.DataFrame(rows)
+    similar = f"MSE within {SIMILAR_RATIO:.0%}, angles < {SIMILAR_DEG:g} deg"
+    return pd.DataFrame([
+        _claim(df, "At latent 1 the reconstructions are poor, and tanh comes closest to sin(t)", latent1_tanh, noises),
+        _claim(df, "At latent 1 the linear AE, the SVD and ReLU are the furthest off", latent1_worst, noises),
+        _claim(df, f"At latent 5 the linear AE and the SVD are extremely similar ({similar})",
+               lambda d, e, l: linear_is_svd(d, e, l, angles_deg), noises),
+        # A claim about the high-noise cell only.
+        _claim(df, "At high noise and latent 5, PReLU and GELU are the best nonlinear models", prelu_gelu_best,
+               [max(noises)]),
+        _claim(df, "The mean of the 10 reconstructions recovers sin(t)", mean_recovers, noises, on_test=False),
+    ])  # fmt: skip

@@ -12,8 +12,9 @@ from typing import Protocol
 
 import numpy as np
 
-from sigdenoise.evaluate import metrics
 from sigdenoise import seeds, synthetic
+from sigdenoise.evaluate import metrics
+
 
 class Denoiser(Protocol):
     def denoise(self, x: np.ndarray) -> np.ndarray: ...
@@ -57,3 +58,28 @@ def evaluate(denoiser: Denoiser, sets: list[EvalSet], level: float) -> tuple[lis
         rows.append(row)
         recon[s.name] = out
     return rows, recon
+
+
+def rows(denoiser: Denoiser, base: dict, sets: list[EvalSet], level: float, seed: int,
+         by_family: bool = False) -> tuple[list[dict], dict[str, np.ndarray]]:  # fmt: skip
+    """The tidy results rows of one denoiser at one noise level, and its reconstructions by set.
+
+    Each row is base, then noise and seed, then evaluate's columns for one set. With by_family, the
+    rows of whole sets also get family 'all', and each set that knows its families (the test set)
+    adds one row per family present (mean_mse empty: the mean-of-copies measure is the probe's).
+    """
+    metric_rows, recon = evaluate(denoiser, sets, level)
+    head = {**base, "noise": level, "seed": seed}
+    if not by_family:
+        return [{**head, **m} for m in metric_rows], recon
+    out = [{**head, "family": "all", **m} for m in metric_rows]
+    for s in sets:
+        if s.family is None:
+            continue
+        noisy = s.noisy(level)
+        for f, name in enumerate(synthetic.FAMILIES):
+            sel = s.family == f
+            if sel.any():
+                m = metrics.scores(noisy[sel], recon[s.name][sel], s.clean[sel])
+                out.append({**head, "eval": s.name, "family": name, "mean_mse": np.nan, **m})
+    return out, recon

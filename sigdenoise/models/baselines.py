@@ -236,3 +236,15 @@ class Wavelet(_Tuned):
     def denoise(self, x: np.ndarray) -> np.ndarray:
         s = self.settings_
         return self._apply(np.asarray(x, dtype=float), s["wavelet"], s["level"])
+
+
+# The classical baselines the report tunes and compares, by (model, variant): their rows in
+# results.csv read model "wavelet", variant "bayes", and their label "wavelet (bayes)". Adding a
+# baseline is its class above and one entry here.
+CLASSICAL: dict[tuple[str, str], Callable[[], _Tuned]] = {
+    ("savgol", ""): SavitzkyGolay,
+    ("wiener", ""): Wiener,
+    ("wavelet", "universal"): lambda: Wavelet(rule="universal"),
+    ("wavelet", "bayes"): lambda: Wavelet(rule="bayes"),
+}
+CLASSICAL_LABELS: tuple[str, ...] = tuple(m + (f" ({v})" if v else "") for m, v in CLASSICAL)

@@ -215,7 +215,7 @@ class BayesPosteriorMean:
     def __init__(
         self,
         noise: float,
-        sd: float = 2.25,
+        sd: float = synthetic.SD,
         step: float | None = None,
         width: float = 7.0,
         refine: bool = True,

@@ -15,9 +15,9 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
-from sigdenoise.models.autoencoder import Autoencoder
 from sigdenoise.atomic import replacing, unwritable_reason
 from sigdenoise.errors import BundleError
+from sigdenoise.models.autoencoder import Autoencoder
 
 FORMAT = "sigdenoise-ae/1"
 
@@ -84,8 +84,13 @@ def read_meta(path: Path) -> dict:
 def load(path: Path, device: torch.device | str = "cpu") -> tuple[Autoencoder, dict]:
     """Rebuild the model from weights only; a wrong or corrupt file raises BundleError."""
     meta = read_meta(path)
-    model = Autoencoder(meta["activation"], int(meta["latent"]), int(meta["seed"]), int(meta["n_samples"]),
-                        width=meta.get("width"), vae=bool(meta.get("vae", False)), output=meta.get("output", "linear"))
+    try:
+        model = Autoencoder(meta["activation"], int(meta["latent"]), int(meta["seed"]), int(meta["n_samples"]),
+                            width=meta.get("width"), vae=bool(meta.get("vae", False)), output=meta.get("output", "linear"))
+    except KeyError as e:
+        raise BundleError(f"{path}: its metadata has no {e.args[0]!r}") from None
+    except (ValueError, TypeError) as e:  # the activation, latent, output or sizes do not make a model
+        raise BundleError(f"{path}: {e}") from None
     try:
         model.load_state_dict(load_file(str(path)))
     except (SafetensorError, RuntimeError, KeyError) as e:

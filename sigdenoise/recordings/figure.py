@@ -6,15 +6,19 @@ from pathlib import Path
 
 import numpy as np
 
+from sigdenoise.atomic import replacing
+
 
 def noisy_vs_denoised(signals: list[tuple[str, np.ndarray, np.ndarray]], path: Path, title: str) -> None:
-    """One panel per (label, noisy (L,), denoised (L,)); written atomically as a PNG."""
-    import matplotlib
+    """One panel per (label, noisy (L,), denoised (L,)); written atomically as a PNG.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Drawn on its own Agg canvas (no pyplot), so the caller's matplotlib backend is left alone."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    fig, axes = plt.subplots(len(signals), 1, figsize=(9, 1.9 * len(signals) + 0.6), squeeze=False)
+    fig = Figure(figsize=(9, 1.9 * len(signals) + 0.6))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(len(signals), 1, squeeze=False)
     for ax, (label, noisy, clean) in zip(axes[:, 0], signals):
         t = np.arange(len(noisy))
         ax.plot(t, noisy, color="0.65", lw=0.8, label="noisy")
@@ -25,8 +29,5 @@ def noisy_vs_denoised(signals: list[tuple[str, np.ndarray, np.ndarray]], path: P
     axes[-1, 0].set_xlabel("sample")
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    tmp.replace(path)
+    with replacing(Path(path), make_parents=False) as tmp:  # the CLI checked the folder exists
+        fig.savefig(tmp, format="png", dpi=100)

@@ -6,6 +6,9 @@ Denoisers (all map windows (m, W) in their scaled range to reconstructions (m, W
 - `svd` without fitting: the study's projector on the synthetic training set;
 - `--fit svd`: an SVD of the input's own windows, its rank chosen by the Gavish–Donoho threshold;
 - `--fit ae`: an autoencoder trained x -> x on the input's own windows.
+
+Which one is `choose`'s policy (a pure function of the settings and the input's window count);
+`make_plan` builds it. The command prints the choice's notes in between, before any fitting.
 """
 
 from __future__ import annotations
@@ -21,13 +24,17 @@ import numpy as np
 import torch
 
 from sigdenoise import synthetic
+from sigdenoise.errors import BundleError, SignalIOError, count, require
 from sigdenoise.models import bundle
-from sigdenoise.recordings import windows
-from sigdenoise.train.reference import UNIT_SCALE, cpu_threads, train_denoising
-from sigdenoise.models.autoencoder import Autoencoder
-from sigdenoise.recordings.read import Chunk
-from sigdenoise.errors import SignalIOError
 from sigdenoise.models.svd import SVDProjector
+from sigdenoise.recordings import windows
+from sigdenoise.recordings.read import Chunk
+from sigdenoise.recordings.settings import SYNTHETIC_RANK, DenoiseSettings
+from sigdenoise.train import front
+from sigdenoise.train.common import cpu_threads
+from sigdenoise.train.front import Recipe
+from sigdenoise.train.members import Member
+from sigdenoise.train.reference import UNIT_SCALE
 
 DEFAULT_MODEL = "default-ae.safetensors"
 FIT_WINDOWS = 50_000  # at most this many of the input's windows are used to fit
@@ -43,6 +50,67 @@ def too_few_to_fit(n_windows: int, n_signals: int) -> bool:
     """Whether the input's own windows are too few to fit a denoiser on: under MIN_FIT_WINDOWS,
     and under two a signal on average (signals about one window long)."""
     return n_windows < MIN_FIT_WINDOWS and n_windows < 2 * n_signals
+
+
+@dataclass(frozen=True)
+class Note:
+    """A line for the user, shown before the slow part (a fit); dim when it only reports progress."""
+
+    text: str
+    dim: bool = False
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The denoiser `denoise` takes: method "ae" or "svd", fitted on the input's own windows or
+    not (then a trained autoencoder or the study's projector), and notes saying why, in order."""
+
+    method: str
+    fit: bool
+    notes: tuple[Note, ...] = ()
+
+
+def choose(s: DenoiseSettings, n_windows: int = 0, n_signals: int = 0) -> Choice:
+    """Fit on the input's own windows, or take a trained denoiser.
+
+    Fitting is the default: it gained SNR on every recording measured, where the packaged model,
+    trained on the study's sinusoids, loses 2-10 dB on light noise (README, "Denoising your own
+    signals"). With too few windows (too_few_to_fit) the default takes the packaged autoencoder
+    instead; a fit asked for (--fit, or an SVD: the synthetic one is worse) goes ahead with a warning.
+    n_windows, n_signals: the input's windows (input_windows) and the signals they come from; read
+    only when s.fits."""
+    if not s.fits:
+        return Choice(s.chosen_method, False)
+    what = f"{count(n_windows, 'window')} of {windows.WINDOW} samples from {count(n_signals, 'signal')}"
+    few = too_few_to_fit(n_windows, n_signals)
+    if few and s.fit is None and s.method_asked != "svd":
+        return Choice("ae", False, (Note(f"{s.input}: only {what}, too few to fit a denoiser on; using the packaged "
+                                         "autoencoder instead (--fit fits anyway)"),))  # fmt: skip
+    warning = Note(f"warning: fitting on only {what} may remove signal; --no-fit uses the packaged autoencoder")
+    fitting = Note(f"fitting {s.chosen_method} on {n_windows} windows of {s.input}", dim=True)
+    return Choice(s.chosen_method, True, (warning, fitting) if few else (fitting,))
+
+
+def input_windows(s: DenoiseSettings, chunks: Iterator[Chunk]) -> tuple[np.ndarray, int, Iterator[Chunk]]:
+    """The input's windows to fit on (m, W), the number of signals they come from, and the chunks
+    again from the start; none read when s does not fit."""
+    if not s.fits:
+        return np.empty((0, windows.WINDOW)), 0, chunks
+    return peek_windows(chunks, windows.WINDOW, s.input)
+
+
+def make_plan(s: DenoiseSettings, choice: Choice, raw: np.ndarray, device="cpu") -> Plan:
+    """The chosen denoiser, fitted on raw (m, W) if the choice fits; a --hop beyond its window
+    (a trained model's is known only now) is a SettingsError."""
+    scaled = s.scale is not False
+    if choice.fit:
+        plan = fit_plan(choice.method, raw, s.hop, scaled, s.rank, s.activation, s.latent, s.epochs, s.seed, device)
+    elif choice.method == "svd":
+        plan = synthetic_svd_plan(s.rank or SYNTHETIC_RANK, s.hop, scaled)
+    else:
+        plan = load_plan(s.model, s.hop, s.scale, device)
+    require(1 <= s.hop <= plan.width, "--hop", f"must be between 1 and the window ({plan.width} samples), got {s.hop}")
+    return plan
 
 
 def default_model_path() -> Path:
@@ -90,7 +158,7 @@ def load_plan(path: Path | None, hop: int, scaled: bool | None, device="cpu") ->
     return Plan(model_fn(model), int(meta["n_samples"]), hop, scale, label)
 
 
-def synthetic_svd_plan(rank: int, hop: int, scaled: bool, n_train: int = 20_000, sd: float = 2.25) -> Plan:
+def synthetic_svd_plan(rank: int, hop: int, scaled: bool, n_train: int = synthetic.N_TRAIN, sd: float = synthetic.SD) -> Plan:
     """The study's SVD projector, fitted on the synthetic training set (seed 0)."""
     clean = synthetic.training_set(0, n_train, sd)
     proj = SVDProjector(rank).fit(clean)
@@ -116,8 +184,9 @@ def fit_plan(method: str, raw: np.ndarray, hop: int, scaled: bool, rank: int | N
         proj.rank = min(rank, len(proj.singular_values_)) if rank else gavish_donoho_rank(proj.singular_values_, z.shape)
         proj.basis_ = proj.basis_[:, : proj.rank]
         return Plan(proj.denoise, raw.shape[1], hop, scale, f"svd rank {proj.rank} fitted on {len(z)} windows")
-    model = Autoencoder(activation, latent, seed, raw.shape[1]).to(device)
-    train_denoising(model, torch.as_tensor(z, dtype=torch.float32, device=device), epochs)
+    # The reference loop, as before the front door: the stacked engine would round differently.
+    data = {seed: torch.as_tensor(z, dtype=torch.float32, device=device)}
+    (model,) = front.train([Member(latent, activation, seed)], data, Recipe(epochs, engine="reference")).models.values()
     label = f"ae {activation} latent {latent} fitted on {len(z)} windows, {epochs} epochs"
     return Plan(model_fn(model), raw.shape[1], hop, scale, label)
 

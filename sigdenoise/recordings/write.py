@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sigdenoise.recordings.read import Chunk, Source, quote
 from sigdenoise.atomic import replacing, unwritable_reason
 from sigdenoise.errors import SignalIOError
+from sigdenoise.recordings.read import Chunk, Source, quote
 
 NPY_HEADER = 128  # bytes reserved for a streamed .npy header, rewritten with the final shape
 

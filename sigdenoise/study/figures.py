@@ -1,35 +1,57 @@
 """Figures drawn from the tidy tables (results.csv and probe.csv), never by retraining.
 
 Each function takes DataFrames and a path and writes one PNG; the figure's footer records the
-provenance string it is given (commit and settings).
+provenance string it is given (commit and settings). Figures are drawn on their own Agg canvas
+under a seaborn theme that lasts for that figure only, so importing this module or drawing a
+figure leaves the caller's matplotlib backend and rcParams as they were.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import matplotlib
+import matplotlib.colors
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from cycler import cycler
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-from sigdenoise.models.activations import ACTIVATIONS  # noqa: E402
-from sigdenoise.study.tables import ROW_ORDER, grid_table  # noqa: E402
+from sigdenoise.atomic import replacing
+from sigdenoise.models.activations import ACTIVATIONS
+from sigdenoise.study.tables import ROW_ORDER, grid_table
 
 PANEL_ORDER = [*ACTIVATIONS, "svd"]
 
 
-def _save(fig: plt.Figure, path: Path, footer: str) -> None:
+def theme(style: str = "whitegrid") -> AbstractContextManager:
+    """seaborn's theme (`sns.set_theme(style=style, context="paper")`: the paper context, the axes
+    style, the deep palette) as rcParams that hold inside the `with` block only."""
+    rc = {**sns.plotting_context("paper"), **sns.axes_style(style, rc={"font.family": "sans-serif"}),
+          "axes.prop_cycle": cycler("color", sns.color_palette("deep"))}  # fmt: skip
+    return matplotlib.rc_context(rc)
+
+
+def new_figure(**kw) -> Figure:
+    """A figure on its own Agg canvas (no pyplot, no backend switch); kw as for Figure."""
+    fig = Figure(**kw)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_png(fig: Figure, path: Path, **kw) -> None:
+    """Write `fig` as a PNG atomically; kw as for savefig."""
+    with replacing(Path(path)) as tmp:
+        fig.savefig(tmp, format="png", **kw)
+
+
+def _save(fig: Figure, path: Path, footer: str) -> None:
     if footer:
         fig.text(0.005, 0.003, footer, fontsize=6, color="0.45", ha="left", va="bottom")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    tmp.replace(path)
+    save_png(fig, path, dpi=110, bbox_inches="tight")
 
 
 def _panels(probe: pd.DataFrame, latent: int, noise: float) -> dict[str, pd.DataFrame]:
@@ -46,89 +68,97 @@ def _panels(probe: pd.DataFrame, latent: int, noise: float) -> dict[str, pd.Data
     return out
 
 
+def _probe_panel(ax, t: np.ndarray, noisy: pd.DataFrame, recon: pd.DataFrame, color, mean: bool) -> None:
+    """One panel: the noisy copies and their reconstructions (or the means of both), and sin(t)."""
+    if mean:
+        sns.lineplot(x=t, y=noisy.groupby("t")["value"].mean().to_numpy(), ax=ax, color="0.6", lw=0.8, label="mean of noisy")
+        sns.lineplot(x=t, y=recon.groupby("t")["value"].mean().to_numpy(), ax=ax, color=color, lw=1.6, label="mean reconstruction")
+    else:
+        for _, c in noisy.groupby("copy"):
+            ax.plot(t, c["value"], color="0.75", lw=0.5, zorder=1)
+        for _, c in recon.groupby("copy"):
+            ax.plot(t, c["value"], color=color, lw=0.8, alpha=0.8, zorder=2)
+    ax.plot(t, np.sin(t), color="black", lw=1.4, zorder=3, label="sin(t)" if mean else None)
+    if ax.get_legend():
+        ax.get_legend().remove()
+
+
 def probe_figure(probe: pd.DataFrame, latent: int, noise: float, path: Path, footer: str = "", mean: bool = False) -> None:
     """The study's layout: one panel per activation plus SVD. Each panel shows the 10 noisy copies
     (grey), their reconstructions (colour) and sin(t) (black); with mean=True, the mean of the
     reconstructions instead of each one."""
-    sns.set_theme(style="whitegrid", context="paper")
-    panels = _panels(probe, latent, noise)
-    noisy = probe[(probe["model"] == "noisy") & np.isclose(probe["noise"], noise)]
-    ncol = 4
-    nrow = max(1, int(np.ceil(len(panels) / ncol)))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol, 2.4 * nrow), sharex=True, sharey=True, squeeze=False)
-    t = np.sort(probe["t"].unique())
-    # tab10 without its grey (index 7), which the noisy copies use.
-    colors = [c for i, c in enumerate(sns.color_palette("tab10", 10)) if i != 7]
-    for ax, (name, df) in zip(axes.flat, panels.items()):
-        color = colors[PANEL_ORDER.index(name)]
-        if mean:
-            sns.lineplot(x=t, y=noisy.groupby("t")["value"].mean().to_numpy(), ax=ax, color="0.6", lw=0.8, label="mean of noisy")
-            sns.lineplot(x=t, y=df.groupby("t")["value"].mean().to_numpy(), ax=ax, color=color, lw=1.6, label="mean reconstruction")
-        else:
-            for _, c in noisy.groupby("copy"):
-                ax.plot(t, c["value"], color="0.75", lw=0.5, zorder=1)
-            for _, c in df.groupby("copy"):
-                ax.plot(t, c["value"], color=color, lw=0.8, alpha=0.8, zorder=2)
-        ax.plot(t, np.sin(t), color="black", lw=1.4, zorder=3, label="sin(t)" if mean else None)
-        ax.set_title("SVD" if name == "svd" else name)
-        if ax.get_legend():
-            ax.get_legend().remove()
-    for ax in list(axes.flat)[len(panels):]:
-        ax.set_visible(False)
-    what = "mean of 10 reconstructions" if mean else "10 noisy copies (grey), reconstructions (colour), sin(t) (black)"
-    fig.suptitle(f"Probe, latent {latent}, noise {noise:g}: {what}", fontsize=10)
-    if mean and panels:
-        h, lab = axes.flat[0].get_legend_handles_labels()
-        fig.legend(h, lab, loc="upper right", fontsize=7, frameon=False)
-    fig.tight_layout()
-    _save(fig, path, footer)
+    with theme("whitegrid"):
+        panels = _panels(probe, latent, noise)
+        noisy = probe[(probe["model"] == "noisy") & np.isclose(probe["noise"], noise)]
+        ncol = 4
+        nrow = max(1, int(np.ceil(len(panels) / ncol)))
+        fig = new_figure(figsize=(3.2 * ncol, 2.4 * nrow))
+        axes = fig.subplots(nrow, ncol, sharex=True, sharey=True, squeeze=False)
+        t = np.sort(probe["t"].unique())
+        # tab10 without its grey (index 7), which the noisy copies use.
+        colors = [c for i, c in enumerate(sns.color_palette("tab10", 10)) if i != 7]
+        for ax, (name, df) in zip(axes.flat, panels.items()):
+            _probe_panel(ax, t, noisy, df, colors[PANEL_ORDER.index(name)], mean)
+            ax.set_title("SVD" if name == "svd" else name)
+        for ax in list(axes.flat)[len(panels):]:
+            ax.set_visible(False)
+        what = "mean of 10 reconstructions" if mean else "10 noisy copies (grey), reconstructions (colour), sin(t) (black)"
+        fig.suptitle(f"Probe, latent {latent}, noise {noise:g}: {what}", fontsize=10)
+        if mean and panels:
+            h, lab = axes.flat[0].get_legend_handles_labels()
+            fig.legend(h, lab, loc="upper right", fontsize=7, frameon=False)
+        fig.tight_layout()
+        _save(fig, path, footer)
 
 
 def noisy_probe_figure(probe: pd.DataFrame, path: Path, footer: str = "") -> None:
     """The noisy probe at each noise level (the study's figures 8 and 13)."""
-    sns.set_theme(style="whitegrid", context="paper")
-    noisy = probe[probe["model"] == "noisy"]
-    levels = sorted(noisy["noise"].unique())
-    fig, axes = plt.subplots(1, len(levels), figsize=(4.2 * len(levels), 2.8), squeeze=False, sharex=True)
-    for ax, level in zip(axes.flat, levels):
-        cell = noisy[np.isclose(noisy["noise"], level)]
-        for _, c in cell.groupby("copy"):
-            ax.plot(c["t"], c["value"], lw=0.6, alpha=0.8)
-        t = np.sort(cell["t"].unique())
-        ax.plot(t, np.sin(t), color="black", lw=1.5)
-        ax.set_title(f"10 noisy copies of sin(t), noise {level:g}")
-        ax.set_xlabel("t")
-    fig.tight_layout()
-    _save(fig, path, footer)
+    with theme("whitegrid"):
+        noisy = probe[probe["model"] == "noisy"]
+        levels = sorted(noisy["noise"].unique())
+        fig = new_figure(figsize=(4.2 * len(levels), 2.8))
+        axes = fig.subplots(1, len(levels), squeeze=False, sharex=True)
+        for ax, level in zip(axes.flat, levels):
+            cell = noisy[np.isclose(noisy["noise"], level)]
+            for _, c in cell.groupby("copy"):
+                ax.plot(c["t"], c["value"], lw=0.6, alpha=0.8)
+            t = np.sort(cell["t"].unique())
+            ax.plot(t, np.sin(t), color="black", lw=1.5)
+            ax.set_title(f"10 noisy copies of sin(t), noise {level:g}")
+            ax.set_xlabel("t")
+        fig.tight_layout()
+        _save(fig, path, footer)
 
 
 def mse_heatmap(results: pd.DataFrame, path: Path, footer: str = "", eval_set: str = "test") -> None:
     """Test MSE over the grid: rows denoisers, columns (latent, noise); log colour scale."""
-    sns.set_theme(style="white", context="paper")
-    table = grid_table(results, eval_set, "mse")
-    table.columns = [f"latent {k}\nnoise {l:g}" for k, l in table.columns]
-    fig, ax = plt.subplots(figsize=(1.5 + 1.3 * table.shape[1], 0.9 + 0.38 * table.shape[0]))
-    vals = table.to_numpy(dtype=float)
-    positive = vals[np.isfinite(vals) & (vals > 0)]
-    norm = matplotlib.colors.LogNorm(positive.min(), positive.max()) if positive.size and positive.min() < positive.max() else None
-    sns.heatmap(table, annot=True, fmt=".3g", cmap="viridis_r", norm=norm, ax=ax, cbar_kws={"label": f"{eval_set} MSE"})
-    ax.set_ylabel("")
-    ax.set_title(f"{eval_set.capitalize()} MSE (mean over seeds; lower is better)", fontsize=10)
-    fig.tight_layout()
-    _save(fig, path, footer)
+    with theme("white"):
+        table = grid_table(results, eval_set, "mse")
+        table.columns = [f"latent {k}\nnoise {l:g}" for k, l in table.columns]
+        fig = new_figure(figsize=(1.5 + 1.3 * table.shape[1], 0.9 + 0.38 * table.shape[0]))
+        ax = fig.subplots()
+        vals = table.to_numpy(dtype=float)
+        positive = vals[np.isfinite(vals) & (vals > 0)]
+        norm = matplotlib.colors.LogNorm(positive.min(), positive.max()) if positive.size and positive.min() < positive.max() else None
+        sns.heatmap(table, annot=True, fmt=".3g", cmap="viridis_r", norm=norm, ax=ax, cbar_kws={"label": f"{eval_set} MSE"})
+        ax.set_ylabel("")
+        ax.set_title(f"{eval_set.capitalize()} MSE (mean over seeds; lower is better)", fontsize=10)
+        fig.tight_layout()
+        _save(fig, path, footer)
 
 
 def training_curves(losses: pd.DataFrame, path: Path, footer: str = "") -> None:
     """Training loss per epoch of every member (log scale): the plateau evidence."""
-    sns.set_theme(style="whitegrid", context="paper")
-    long = losses.melt(id_vars="epoch", var_name="member", value_name="loss")
-    fig, ax = plt.subplots(figsize=(7, 4))
-    sns.lineplot(long, x="epoch", y="loss", hue="member", ax=ax, lw=1)
-    ax.set_yscale("log")
-    ax.legend(fontsize=6, ncol=2)
-    ax.set_title("Training MSE per epoch")
-    fig.tight_layout()
-    _save(fig, path, footer)
+    with theme("whitegrid"):
+        long = losses.melt(id_vars="epoch", var_name="member", value_name="loss")
+        fig = new_figure(figsize=(7, 4))
+        ax = fig.subplots()
+        sns.lineplot(long, x="epoch", y="loss", hue="member", ax=ax, lw=1)
+        ax.set_yscale("log")
+        ax.legend(fontsize=6, ncol=2)
+        ax.set_title("Training MSE per epoch")
+        fig.tight_layout()
+        _save(fig, path, footer)
 
 
 def write_all(results: pd.DataFrame, probe: pd.DataFrame, figures: Path, footer: str = "") -> list[Path]:
@@ -150,21 +180,21 @@ def ci_figure(summary: pd.DataFrame, path: Path, footer: str = "", metric: str =
     """Mean and 95 % interval over seeds per denoiser, one panel per (latent, noise) cell.
 
     summary: columns label, latent, noise, mean, ci (from stats.summarise)."""
-    sns.set_theme(style="whitegrid", context="paper")
-    cells = sorted(summary[["latent", "noise"]].drop_duplicates().itertuples(index=False, name=None))
-    fig, axes = plt.subplots(1, len(cells), figsize=(3.6 * len(cells), 0.4 + 0.28 * summary["label"].nunique()),
-                             sharey=True, squeeze=False)  # fmt: skip
-    present = set(summary["label"])
-    order = [r for r in ROW_ORDER if r in present] + sorted(present - set(ROW_ORDER))
-    for ax, (k, l) in zip(axes.flat, cells):
-        cell = summary[(summary["latent"] == k) & np.isclose(summary["noise"], l)].set_index("label").reindex(order)
-        y = np.arange(len(order))
-        ax.errorbar(cell["mean"], y, xerr=cell["ci"].fillna(0), fmt="o", ms=3, capsize=2, color="C0")
-        ax.set_xscale("log")
-        ax.set_title(f"latent {int(k)}, noise {l:g}", fontsize=9)
-        ax.set_xlabel(metric)
-    axes.flat[0].set_yticks(np.arange(len(order)), order)
-    axes.flat[0].invert_yaxis()
-    fig.suptitle(f"{metric}: mean and 95 % interval over seeds", fontsize=10)
-    fig.tight_layout()
-    _save(fig, path, footer)
+    with theme("whitegrid"):
+        cells = sorted(summary[["latent", "noise"]].drop_duplicates().itertuples(index=False, name=None))
+        fig = new_figure(figsize=(3.6 * len(cells), 0.4 + 0.28 * summary["label"].nunique()))
+        axes = fig.subplots(1, len(cells), sharey=True, squeeze=False)
+        present = set(summary["label"])
+        order = [r for r in ROW_ORDER if r in present] + sorted(present - set(ROW_ORDER))
+        for ax, (k, l) in zip(axes.flat, cells):
+            cell = summary[(summary["latent"] == k) & np.isclose(summary["noise"], l)].set_index("label").reindex(order)
+            y = np.arange(len(order))
+            ax.errorbar(cell["mean"], y, xerr=cell["ci"].fillna(0), fmt="o", ms=3, capsize=2, color="C0")
+            ax.set_xscale("log")
+            ax.set_title(f"latent {int(k)}, noise {l:g}", fontsize=9)
+            ax.set_xlabel(metric)
+        axes.flat[0].set_yticks(np.arange(len(order)), order)
+        axes.flat[0].invert_yaxis()
+        fig.suptitle(f"{metric}: mean and 95 % interval over seeds", fontsize=10)
+        fig.tight_layout()
+        _save(fig, path, footer)

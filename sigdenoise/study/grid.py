@@ -6,27 +6,25 @@ Writes only through RunFolder; reports progress through the `on_event` callback 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import torch
 
-from sigdenoise.models import bundle
-from sigdenoise.evaluate import scoring
-from sigdenoise.study import figures
 from sigdenoise import seeds, synthetic
-from sigdenoise.study import tables
-from sigdenoise.train.fused import Ensemble, Member
-from sigdenoise.models.autoencoder import Autoencoder
-from sigdenoise.study.runfolder import RESULT_COLUMNS, RunFolder, git_commit
 from sigdenoise.atomic import write_text
-from sigdenoise.study.settings import GridSettings
-from sigdenoise.study.resume import check_resumable
+from sigdenoise.evaluate import scoring
+from sigdenoise.models import bundle
+from sigdenoise.models.autoencoder import Autoencoder
 from sigdenoise.models.svd import Identity, SVDProjector
-from sigdenoise.train.engine import TrainLog, train_ensemble
-from sigdenoise.train.vmapped import VariantMember, train_variants
+from sigdenoise.study import figures, tables
+from sigdenoise.study.resume import check_resumable
+from sigdenoise.study.runfolder import RESULT_COLUMNS, RunFolder, git_commit
+from sigdenoise.study.settings import GridSettings
+from sigdenoise.train import front
+from sigdenoise.train.front import Recipe, Trained
+from sigdenoise.train.members import Member
 
 Event = Callable[..., None]
 KEY = ["model", "variant", "activation", "latent", "train_noise", "noise", "seed", "eval"]
@@ -39,7 +37,7 @@ def _key(row: dict) -> tuple:
             int(row["seed"]), row["eval"])  # fmt: skip
 
 
-def grid_members(settings: GridSettings) -> list[VariantMember]:
+def grid_members(settings: GridSettings) -> list[Member]:
     """Every autoencoder the settings ask for. A gaussian denoising AE is trained once per grid
     noise level; masking and salt-and-pepper ones once, at the rate nu. The wider body (--width)
     applies to the denoising variant; the loss to every member."""
@@ -54,48 +52,26 @@ def grid_members(settings: GridSettings) -> list[VariantMember]:
         for k in settings.latents:
             for a in settings.activations:
                 for s in settings.seeds:
-                    out += [VariantMember(k, a, s, v, float(l), width, settings.loss) for l in levels]
+                    out += [Member(k, a, s, v, float(l), width, settings.loss) for l in levels]
     return sorted(out)
 
 
-def train_members(members: list[VariantMember], train_sets: dict[int, np.ndarray], settings: GridSettings,
-          device: torch.device, on_epoch) -> tuple[dict[VariantMember, Autoencoder], TrainLog]:  # fmt: skip
-    """Train the study's plain members with the fused stacked trainer and the variants with the
-    torch.func one, one after the other; returns the models and one log over both (epochs, M)."""
-    fused = [m for m in members if m.fused]
-    other = [m for m in members if not m.fused]
-    out: dict[VariantMember, Autoencoder] = {}
-    logs = []
-
-    def tensors(seeds):
-        return {s: torch.as_tensor(train_sets[s], dtype=torch.float32, device=device) for s in seeds}
-
-    if fused:
-        ensemble = Ensemble.build([Member(m.latent, m.activation, m.seed) for m in fused]).to(device)
-        log = train_ensemble(ensemble, tensors({m.seed for m in fused}), settings.epochs, settings.batch_size,
-                             settings.lr, on_epoch=on_epoch if not other else None)  # fmt: skip
-        by_key = {(m.latent, m.activation, m.seed): model for m, model in zip(ensemble.members, ensemble.to_models())}
-        order = [by_key[(m.latent, m.activation, m.seed)] for m in fused]
-        # Columns of the log follow ensemble.members; reorder them to `fused`.
-        cols = [ensemble.members.index(Member(m.latent, m.activation, m.seed)) for m in fused]
-        logs.append(TrainLog(log.losses[:, cols], log.seconds))
-        out.update(zip(fused, order))
-    if other:
-        fresh = None
-        if settings.width is not None:  # the wide denoiser sees freshly drawn signals each epoch
-            def fresh(seed, epoch):
-                x = synthetic.generate(settings.n_train, seeds.rng(seed, seeds.FRESH + epoch), settings.sd)[0]
-                return torch.as_tensor(x, dtype=torch.float32, device=device)
-        models, log = train_variants(other, tensors({m.seed for m in other}), settings.epochs,
-                                     settings.variant_settings(), settings.batch_size, settings.lr, fresh,
-                                     on_epoch, generator_seed=min(settings.seeds))  # fmt: skip
-        logs.append(log)
-        out.update(zip(other, models))
-    return out, TrainLog(np.concatenate([l.losses for l in logs], axis=1), sum(l.seconds for l in logs))
+def train_members(members: list[Member], train_sets: dict[int, np.ndarray], settings: GridSettings,
+                  device: torch.device, on_epoch) -> Trained:  # fmt: skip
+    """Train `members` through the front door (the plain ones stacked, the variants vmapped);
+    returns the models and one log over all of them (epochs, M), both in training order."""
+    data = {s: torch.as_tensor(train_sets[s], dtype=torch.float32, device=device) for s in sorted({m.seed for m in members})}
+    fresh = None
+    if settings.width is not None:  # the wide denoiser sees freshly drawn signals each epoch
+        def fresh(seed, epoch):
+            x = synthetic.generate(settings.n_train, seeds.rng(seed, seeds.FRESH + epoch), settings.sd)[0]
+            return torch.as_tensor(x, dtype=torch.float32, device=device)
+    recipe = Recipe(settings.epochs, settings.batch_size, settings.lr, settings.variant_settings(), min(settings.seeds))
+    return front.train(members, data, recipe, on_epoch, fresh)
 
 
 def _member_meta(log_losses: np.ndarray, i: int, seconds: float, size: int, settings: GridSettings, rng_meta: dict,
-                 member: VariantMember) -> dict:  # fmt: skip
+                 member: Member) -> dict:  # fmt: skip
     return {
         "variant": member.variant,
         "train_noise": member.train_noise,
@@ -115,21 +91,30 @@ def _member_meta(log_losses: np.ndarray, i: int, seconds: float, size: int, sett
     }
 
 
+class _Table:
+    """The folder's results rows, extended and rewritten whole after each stage."""
+
+    def __init__(self, folder: RunFolder):
+        self.folder = folder
+        self.rows = folder.read_results().to_dict("records")
+        self.done = {_key(r) for r in self.rows}
+
+    def add(self, new: list[dict]) -> None:
+        fresh = [r for r in new if _key(r) not in self.done]
+        self.done.update(_key(r) for r in fresh)
+        self.rows.extend(fresh)
+        self.folder.write_results(self.frame())
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=RESULT_COLUMNS)
+
+
 def run(settings: GridSettings, folder: RunFolder, device: torch.device, on_event: Event | None = None) -> pd.DataFrame:
     """Run (or resume) the grid in `folder`; returns every results row the folder holds."""
     emit = on_event or (lambda *a, **k: None)
     check_resumable(folder, settings)
     folder.write_config(settings.to_dict(), str(device))
-    results = folder.read_results()
-    rows = results.to_dict("records")
-    done = {_key(r) for r in rows}
-
-    def add(new: list[dict]) -> None:
-        fresh = [r for r in new if _key(r) not in done]
-        done.update(_key(r) for r in fresh)
-        rows.extend(fresh)
-        folder.write_results(pd.DataFrame(rows, columns=RESULT_COLUMNS))
-
+    table = _Table(folder)
     train = {s: synthetic.training_set(s, settings.n_train, settings.sd) for s in settings.seeds}
     sets = {s: scoring.eval_sets(s, settings.n_test, settings.sd, settings.probe_copies) for s in settings.seeds}
     probe_rows: list[dict] = []
@@ -137,8 +122,8 @@ def run(settings: GridSettings, folder: RunFolder, device: torch.device, on_even
     def record(denoiser, base: dict, seed: int, levels=None) -> list[dict]:
         out = []
         for level in levels or settings.noises:
-            metric_rows, recon = scoring.evaluate(denoiser, sets[seed], level)
-            out += [{**base, "noise": level, "seed": seed, **m} for m in metric_rows]
+            rows, recon = scoring.rows(denoiser, base, sets[seed], level, seed)
+            out += rows
             if seed == settings.seeds[0]:
                 probe_rows.append({**base, "noise": level, "recon": recon["probe"]})
         return out
@@ -150,40 +135,58 @@ def run(settings: GridSettings, folder: RunFolder, device: torch.device, on_even
         base_rows += record(Identity(), {"model": "noisy", "variant": "", "activation": "", "latent": np.nan}, s)
         for k in settings.latents:
             base_rows += record(SVDProjector(k).fit(train[s]), {"model": "svd", "variant": "", "activation": "", "latent": k}, s)
-    add(base_rows)
-
-    # Autoencoders: load the saved ones, train the rest together.
+    table.add(base_rows)
     members = grid_members(settings)
-    models: dict[VariantMember, tuple[Autoencoder, dict]] = {}
+    models = _models(members, train, settings, folder, device, emit)
+    emit("stage", "evaluating autoencoders")
+    ae_rows = []
+    for m in members:
+        base, levels = _ae_base(m, models[m][1], settings)
+        ae_rows += record(models[m][0], base, m.seed, levels)
+    table.add(ae_rows)
+    folder.write_probe(probe_table(probe_rows, sets[settings.seeds[0]][0]))
+    return table.frame()
+
+
+def _ae_base(m: Member, meta: dict, settings: GridSettings) -> tuple[dict, list[float] | None]:
+    """An autoencoder's fixed result columns, and the noise levels it is evaluated at (None: all)."""
+    extra = {k: meta[k] for k in ("epochs", "n_train", "final_train_loss", "train_seconds", "ensemble_size")}
+    base = {"model": "ae", "activation": m.activation, "latent": m.latent, "variant": m.variant,
+            "train_noise": m.train_noise, **extra}  # fmt: skip
+    # A gaussian denoising AE is trained for one noise level and evaluated at that level.
+    levels = [m.train_noise] if m.variant == "denoising" and settings.train_noise_kind == "gaussian" else None
+    return base, levels
+
+
+def _models(members: list[Member], train: dict[int, np.ndarray], settings: GridSettings, folder: RunFolder,
+            device: torch.device, emit: Event) -> dict[Member, tuple[Autoencoder, dict]]:  # fmt: skip
+    """Every member's model and metadata: the folder's saved ones loaded, the rest trained together."""
+    models: dict[Member, tuple[Autoencoder, dict]] = {}
     for m in members:
         path = folder.model_path(m.name)
         if path.is_file():
             models[m] = bundle.load(path, device)
     todo = [m for m in members if m not in models]
     if todo:
-        emit("train_start", epochs=settings.epochs, members=len(todo))
-        trained, log = train_members(todo, train, settings, device, lambda e, l: emit("epoch", epoch=e, losses=l))
-        emit("train_end", seconds=log.seconds)
-        names = [m.name for m in trained]
-        folder.merge_loss_table(pd.DataFrame(log.losses, columns=names))  # keeps the earlier runs' curves
-        for i, (m, model) in enumerate(trained.items()):
-            meta = _member_meta(log.losses, i, log.seconds, len(todo), settings, bundle.training_range(train[m.seed]), m)
-            bundle.save(folder.model_path(m.name), model, meta)
-            models[m] = (model.eval(), meta)
+        models.update(_train_and_save(todo, train, settings, folder, device, emit))
+    return models
 
-    emit("stage", "evaluating autoencoders")
-    ae_rows = []
-    for m in members:
-        model, meta = models[m]
-        extra = {k: meta[k] for k in ("epochs", "n_train", "final_train_loss", "train_seconds", "ensemble_size")}
-        base = {"model": "ae", "activation": m.activation, "latent": m.latent, "variant": m.variant,
-                "train_noise": m.train_noise, **extra}  # fmt: skip
-        # A gaussian denoising AE is trained for one noise level and evaluated at that level.
-        levels = [m.train_noise] if m.variant == "denoising" and settings.train_noise_kind == "gaussian" else None
-        ae_rows += record(model, base, m.seed, levels)
-    add(ae_rows)
-    folder.write_probe(probe_table(probe_rows, sets[settings.seeds[0]][0]))
-    return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+
+def _train_and_save(todo: list[Member], train: dict[int, np.ndarray], settings: GridSettings, folder: RunFolder,
+                    device: torch.device, emit: Event) -> dict[Member, tuple[Autoencoder, dict]]:  # fmt: skip
+    """Train the missing members together and save each with its metadata; the loss curves join
+    the folder's earlier ones."""
+    emit("train_start", epochs=settings.epochs, members=len(todo))
+    trained = train_members(todo, train, settings, device, lambda e, l: emit("epoch", epoch=e, losses=l))
+    log = trained.log
+    emit("train_end", seconds=log.seconds)
+    folder.merge_loss_table(pd.DataFrame(log.losses, columns=[m.name for m in trained.models]))
+    out = {}
+    for i, (m, model) in enumerate(trained.models.items()):
+        meta = _member_meta(log.losses, i, log.seconds, len(todo), settings, bundle.training_range(train[m.seed]), m)
+        bundle.save(folder.model_path(m.name), model, meta)
+        out[m] = (model.eval(), meta)
+    return out
 
 
 def write_outputs(results: pd.DataFrame, folder: RunFolder, settings: GridSettings) -> None:

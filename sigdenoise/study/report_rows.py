@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from sigdenoise.evaluate import scoring
-from sigdenoise.evaluate import metrics
 from sigdenoise import seeds, synthetic
-from sigdenoise.models.baselines import SavitzkyGolay, Wavelet, Wiener
+from sigdenoise.evaluate import scoring
+from sigdenoise.models.baselines import CLASSICAL
 from sigdenoise.models.bayes import BayesPosteriorMean
 from sigdenoise.models.svd import Identity, SVDProjector
+
 
 def validation_pair(seed: int, n: int, sd: float, level: float) -> tuple[np.ndarray, np.ndarray]:
     """Clean and noisy validation signals, (n, 100) each, independent of training and test."""
@@ -27,34 +27,14 @@ def baselines(seed: int, level: float, sd: float, n_valid: int) -> list[tuple[di
     """The classical baselines tuned at this noise level, and the Bayes ceiling, with their labels."""
     clean, noisy = validation_pair(seed, n_valid, sd, level)
     out = []
-    for base, den in [
-        ({"model": "savgol", "variant": ""}, SavitzkyGolay()),
-        ({"model": "wiener", "variant": ""}, Wiener()),
-        ({"model": "wavelet", "variant": "universal"}, Wavelet(rule="universal")),
-        ({"model": "wavelet", "variant": "bayes"}, Wavelet(rule="bayes")),
-    ]:
+    for (model, variant), make in CLASSICAL.items():
+        base, den = {"model": model, "variant": variant}, make()
         den.fit(clean, noisy)
         settings = ", ".join(f"{k}={v}" for k, v in den.settings_.items())
         out.append(({**base, "settings": settings}, den))
     out.append(({"model": "bayes", "variant": "", "settings": f"posterior mean, noise {level:g}, sd {sd:g}"},
                 BayesPosteriorMean(level, sd)))  # fmt: skip
     return out
-
-
-def rows_for(denoiser, base: dict, sets: list[scoring.EvalSet], level: float, seed: int) -> list[dict]:
-    """Rows of one denoiser at one level: each set as a whole (family 'all') and the test set by family."""
-    metric_rows, recon = scoring.evaluate(denoiser, sets, level)
-    rows = [{**base, "noise": level, "seed": seed, "family": "all", **m} for m in metric_rows]
-    for s in sets:
-        if s.family is None:
-            continue
-        noisy = s.noisy(level)
-        for f, name in enumerate(synthetic.FAMILIES):
-            sel = s.family == f
-            if sel.any():
-                m = metrics.scores(noisy[sel], recon[s.name][sel], s.clean[sel])
-                rows.append({**base, "noise": level, "seed": seed, "eval": s.name, "family": name, "mean_mse": np.nan, **m})
-    return rows
 
 
 def seed_rows(seed: int, noises, latents, ae_models: list, train: np.ndarray, sd: float, n_test: int, n_valid: int) -> list[dict]:
@@ -75,5 +55,5 @@ def seed_rows(seed: int, noises, latents, ae_models: list, train: np.ndarray, sd
             # A gaussian denoising AE is compared at the noise level it was trained for.
             if base.get("train_noise_kind") == "gaussian" and base["train_noise"] != level:
                 continue
-            rows += rows_for(den, {"activation": "", "latent": np.nan, **base}, sets, level, seed)
+            rows += scoring.rows(den, {"activation": "", "latent": np.nan, **base}, sets, level, seed, by_family=True)[0]
     return rows

@@ -28,9 +28,6 @@ def check_folder(root: Path, option: str) -> None:
         raise SettingsError(option, f"{why}; choose another {option}")
 
 
-AXES = ("activations", "latents", "noises", "seeds", "variants")
-
-
 def check_folder_is_run(root: Path) -> None:
     """Refuse to write a run into a folder that holds something else: a non-empty folder without
     a run's config.json, or the current directory named as ''."""
@@ -72,3 +69,20 @@ def check_resumable(folder: RunFolder, settings: GridSettings, option: str = "--
             raise SettingsError(
                 option, f"{folder.root} holds a run with {name}={old[name]}, not {getattr(settings, name)}; choose another {option}"
             )
+
+
+def check_grid_folder(folder: RunFolder, settings: GridSettings) -> None:
+    """Everything `grid --out` must pass before training: a run folder (or none yet) whose earlier
+    rows share the settings and whose axes the new run keeps."""
+    check_folder_is_run(folder.root)
+    check_resumable(folder, settings)
+    check_extends(folder, settings)
+
+
+def check_report_folders(out: Path, cache: Path, grids: dict[str, GridSettings]) -> None:
+    """Everything `report` must pass before training: both folders makeable, and each grid run
+    kept in the cache (by subfolder) resumable with its settings."""
+    check_folder(out, "--out")
+    check_folder(cache, "--cache")
+    for name, settings in grids.items():
+        check_resumable(RunFolder(cache / name), settings, "--cache")

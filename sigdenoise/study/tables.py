@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from sigdenoise.models.activations import ACTIVATIONS
+from sigdenoise.models.baselines import CLASSICAL_LABELS
 
-ROW_ORDER = ["noisy", "svd", *ACTIVATIONS, "savgol", "wiener", "wavelet (universal)", "wavelet (bayes)", "bayes"]
+ROW_ORDER = ["noisy", "svd", *ACTIVATIONS, *CLASSICAL_LABELS, "bayes"]
 
 
 def label(df: pd.DataFrame) -> pd.Series:

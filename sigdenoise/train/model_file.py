@@ -1,70 +1,75 @@
 """`sigdenoise train`: one autoencoder on the synthetic families or the user's clean signals, saved
 as a bundle that `denoise --model` loads.
 
-Clean, unscaled training (noise 0, --no-scale) runs the grid's own trainer (`train_ensemble` with a
-one-member ensemble, the grid's training set for the seed), so it gives the grid's model. Noisy
-inputs (a denoising AE) or window scaling run `dae.train_denoising`.
+Training goes through the front door (train/front.py): clean, unscaled training (noise 0,
+--no-scale) runs the grid's own stacked engine on the grid's training set for the seed, so it gives
+the grid's model; noisy inputs (a denoising AE), window scaling or a schedule run the reference loop.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from sigdenoise import synthetic
+from sigdenoise.errors import require
 from sigdenoise.models import bundle
 from sigdenoise.models.activations import ACTIVATIONS
-from sigdenoise.train.reference import NOISE_TYPES, UNIT_SCALE, cpu_threads, train_denoising
-from sigdenoise.train.fused import Ensemble
-from sigdenoise.models.autoencoder import LATENTS, Autoencoder
-from sigdenoise.errors import SettingsError
-from sigdenoise.train.engine import train_ensemble
+from sigdenoise.models.autoencoder import LATENTS
+from sigdenoise.recordings.pipeline import peek_windows
+from sigdenoise.recordings.read import open_signals
 from sigdenoise.recordings.windows import WINDOW
+from sigdenoise.train import front
+from sigdenoise.train.common import BATCH_SIZE, DEFAULT_EPOCHS, LR, cpu_threads
+from sigdenoise.train.front import Recipe
+from sigdenoise.train.members import Member
+from sigdenoise.train.objectives import NOISE_KINDS, VariantSettings
+from sigdenoise.train.reference import UNIT_SCALE
 
 
 @dataclass(frozen=True)
 class TrainSpec:
-    activation: str = "gelu"
-    latent: int = 5
-    epochs: int = 60
-    noise: float | tuple[float, float] = 0.0
+    """The settings of `sigdenoise train`; a field that is a CLI option carries its help text."""
+
+    activation: str = field(default="gelu", metadata={"help": "Activation between the layers."})
+    latent: int = field(default=5, metadata={"help": "Latent size, 1 or 5."})
+    epochs: int = field(default=DEFAULT_EPOCHS, metadata={"help": "Training epochs."})
+    noise: float | tuple[float, float] = field(default=0.0, metadata={
+        "help": "Noise on the inputs (a denoising AE): a level, or LO:HI drawn per window. 0 is the study's clean training."})  # fmt: skip
     """Input noise level, or (lo, hi): each window draws its level uniformly."""
-    noise_type: str = "gaussian"
-    scale: bool = True
-    """Train on windows scaled as `denoise` scales them (into UNIT_SCALE)."""
-    n_train: int = 20_000
-    sd: float = 2.25
-    lr: float = 1e-3
-    lr_end: float | None = None
-    seed: int = 0
-    data: str | None = None
-    """A CSV or .npy of clean signals; None: the synthetic families."""
+    noise_type: str = field(default="gaussian", metadata={
+        "help": "Kind of --train-noise: gaussian (level = sd), masking or salt-pepper (level = rate)."})  # fmt: skip
+    scale: bool = field(default=True, metadata={
+        "help": "Train on windows scaled as `denoise` scales them. --no-scale with noise 0 is the grid's training."})  # fmt: skip
+    n_train: int = field(default=synthetic.N_TRAIN,
+                         metadata={"help": "Training windows: synthetic signals, or windows sampled from --data."})  # fmt: skip
+    sd: float = field(default=synthetic.SD, metadata={"help": "Standard deviation of the frequency r of the synthetic signals."})
+    lr: float = field(default=LR, metadata={"help": "Adam learning rate."})
+    lr_end: float | None = field(default=None,
+                                 metadata={"help": "Cosine-decay the learning rate to this.  \\[default: constant]"})  # fmt: skip
+    seed: int = field(default=0, metadata={"help": "Seed of the weights, batch order, noise and synthetic data."})
+    data: str | None = field(default=None, metadata={
+        "help": "Your own clean signals (.csv or .npy), cut into windows.  \\[default: the synthetic families]"})  # fmt: skip
     layout: str = "rows"
     header: bool | None = None
     id_cols: tuple[str, ...] = ()
-    batch_size: int = 256
+    batch_size: int = BATCH_SIZE
 
-    def check(self) -> None:
-        def need(ok: bool, option: str, message: str) -> None:
-            if not ok:
-                raise SettingsError(option, message)
-
-        need(self.activation in ACTIVATIONS, "--activation", f"unknown activation {self.activation!r}")
-        need(self.latent in LATENTS, "--latent", f"must be 1 or 5, got {self.latent}")
-        need(self.epochs >= 1, "--epochs", f"must be at least 1, got {self.epochs}")
-        need(self.n_train >= 10, "--n-train", f"must be at least 10, got {self.n_train}")
-        need(self.sd > 0, "--sd", f"must be > 0, got {self.sd}")
-        need(self.noise_type in NOISE_TYPES, "--noise-type", f"choose from {', '.join(NOISE_TYPES)}")
+    def __post_init__(self) -> None:
+        require(self.activation in ACTIVATIONS, "--activation", f"unknown activation {self.activation!r}")
+        require(self.latent in LATENTS, "--latent", f"must be 1 or 5, got {self.latent}")
+        require(self.epochs >= 1, "--epochs", f"must be at least 1, got {self.epochs}")
+        require(self.n_train >= 10, "--n-train", f"must be at least 10, got {self.n_train}")
+        require(self.sd > 0, "--sd", f"must be > 0, got {self.sd}")
+        require(self.noise_type in NOISE_KINDS, "--noise-type", f"choose from {', '.join(NOISE_KINDS)}")
         top = max(self.noise) if isinstance(self.noise, tuple) else self.noise
-        rate_ok = self.noise_type == "gaussian" or top <= 1
-        need(rate_ok, "--train-noise", f"a {self.noise_type} rate must be at most 1, got {top}")
-        need(math.isfinite(self.lr) and self.lr > 0, "--lr", f"must be > 0, got {self.lr}")
-        lr_end_ok = self.lr_end is None or 0 <= self.lr_end <= self.lr
-        need(lr_end_ok, "--lr-end", f"must be between 0 and --lr, got {self.lr_end}")
+        require(self.noise_type == "gaussian" or top <= 1, "--train-noise", f"a {self.noise_type} rate must be at most 1, got {top}")
+        require(math.isfinite(self.lr) and self.lr > 0, "--lr", f"must be > 0, got {self.lr}")
+        require(self.lr_end is None or 0 <= self.lr_end <= self.lr, "--lr-end", f"must be between 0 and --lr, got {self.lr_end}")
 
     @property
     def plain(self) -> bool:
@@ -76,9 +81,6 @@ def training_windows(spec: TrainSpec) -> np.ndarray:
     """Clean training windows (n, 100): the grid's training set, or windows of --data."""
     if spec.data is None:
         return synthetic.training_set(spec.seed, spec.n_train, spec.sd)
-    from sigdenoise.recordings.pipeline import peek_windows
-    from sigdenoise.recordings.read import open_signals
-
     src = open_signals(spec.data, spec.layout, spec.header, spec.id_cols)
     raw, _, _ = peek_windows(src.chunks(), WINDOW, spec.data, spec.n_train)
     return raw
@@ -90,16 +92,14 @@ def train_model(
     """Train per spec, save to `out` with bundle.save, return the metadata written."""
     clean = training_windows(spec)
     x = torch.as_tensor(clean, dtype=torch.float32, device=device)
-    model = Autoencoder(spec.activation, spec.latent, spec.seed, clean.shape[1]).to(device)
-    if spec.plain:
-        ens = Ensemble([model]).to(device)
-        hook = None if on_epoch is None else lambda e, losses: on_epoch(e, float(losses[0]))
-        with cpu_threads(1, device):
-            log = train_ensemble(ens, {spec.seed: x}, spec.epochs, spec.batch_size, spec.lr, on_epoch=hook)
-        model = ens.to_models()[0]
-    else:
-        log = train_denoising(model, x, spec.epochs, spec.noise, spec.noise_type, UNIT_SCALE if spec.scale else None,
-                              spec.batch_size, spec.lr, spec.lr_end, on_epoch)  # fmt: skip
+    # Clean, unscaled training is the grid's (the stacked engine); noise, scaling or a schedule
+    # take the reference loop, which alone has them.
+    recipe = Recipe(spec.epochs, spec.batch_size, spec.lr, VariantSettings(train_noise_kind=spec.noise_type),
+                    noise=spec.noise, scale=UNIT_SCALE if spec.scale else None, lr_end=spec.lr_end)  # fmt: skip
+    hook = None if on_epoch is None else lambda e, losses: on_epoch(e, float(losses[0]))
+    with cpu_threads(1, device):
+        trained = front.train([Member(spec.latent, spec.activation, spec.seed)], {spec.seed: x}, recipe, hook)
+    (model,), log = trained.models.values(), trained.log
     meta = {
         "epochs": spec.epochs,
         "n_train": int(len(clean)),

@@ -8,18 +8,23 @@ vae          Gaussian encoder, reparameterised code, + beta * KL(q(z|x) || N(0, 
              uses the mean of the code
 The loss may be MSE, or binary cross-entropy on signals scaled to [0, 1] with a sigmoid output.
 All functions work on stacked tensors (M, B, ...) and return one value per member.
+
+A variant is one entry of OBJECTIVES: its penalty, whether its inputs are corrupted, whether it
+needs the encoder's Jacobian, and whether its code is Gaussian; its weight is a VariantSettings
+field. The vmapped engine (train/vmapped.py) reads nothing else of it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from sigdenoise.errors import SettingsError
+from sigdenoise.errors import require
+from sigdenoise.train import penalties
 
-VARIANTS = ("plain", "denoising", "sparse", "contractive", "vae")
 NOISE_KINDS = ("gaussian", "masking", "salt-pepper")
 SPARSE_KINDS = ("kl", "l1")
 LOSSES = ("mse", "bce")
@@ -45,19 +50,14 @@ class VariantSettings:
     loss: str = "mse"
 
     def __post_init__(self) -> None:
-        checks = [
-            (self.train_noise_kind in NOISE_KINDS, "--train-noise-kind", f"must be one of {', '.join(NOISE_KINDS)}"),
-            (0 <= self.train_noise_rate < 1, "--train-noise-rate", "must be in [0, 1)"),
-            (self.sparse_kind in SPARSE_KINDS, "--sparse-kind", f"must be one of {', '.join(SPARSE_KINDS)}"),
-            (self.sparse_weight >= 0, "--sparse-weight", "must be >= 0"),
-            (0 < self.rho < 1, "--rho", "must be in (0, 1)"),
-            (self.contractive_weight >= 0, "--contractive-weight", "must be >= 0"),
-            (self.beta >= 0, "--beta", "must be >= 0"),
-            (self.loss in LOSSES, "--loss", f"must be one of {', '.join(LOSSES)}"),
-        ]
-        for ok, option, message in checks:
-            if not ok:
-                raise SettingsError(option, message)
+        require(self.train_noise_kind in NOISE_KINDS, "--train-noise-kind", f"must be one of {', '.join(NOISE_KINDS)}")
+        require(0 <= self.train_noise_rate < 1, "--train-noise-rate", "must be in [0, 1)")
+        require(self.sparse_kind in SPARSE_KINDS, "--sparse-kind", f"must be one of {', '.join(SPARSE_KINDS)}")
+        require(self.sparse_weight >= 0, "--sparse-weight", "must be >= 0")
+        require(0 < self.rho < 1, "--rho", "must be in (0, 1)")
+        require(self.contractive_weight >= 0, "--contractive-weight", "must be >= 0")
+        require(self.beta >= 0, "--beta", "must be >= 0")
+        require(self.loss in LOSSES, "--loss", f"must be one of {', '.join(LOSSES)}")
 
 
 def to_unit(x: torch.Tensor) -> torch.Tensor:
@@ -93,3 +93,52 @@ def reconstruction_loss(out: torch.Tensor, target: torch.Tensor, loss: str) -> t
         t = to_unit(target).clamp(0, 1)
         return F.binary_cross_entropy_with_logits(out, t, reduction="none").mean((-1, -2))
     return (out - target).pow(2).mean((-1, -2))
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What one member's forward pass keeps for the penalties (train/vmapped.forward_parts):
+    code and its pre-activation (B, k); the encoder's weights and activation derivatives; the
+    VAE's mu and logvar (B, k), None for the others."""
+
+    code: torch.Tensor | None
+    pre_code: torch.Tensor | None
+    jacobian: tuple[list, list]
+    mu: torch.Tensor | None
+    logvar: torch.Tensor | None
+
+
+def _sparse(p: Parts, vs: VariantSettings) -> torch.Tensor:
+    pen = penalties.kl_sparsity(p.pre_code, vs.rho) if vs.sparse_kind == "kl" else penalties.l1_code(p.code)
+    return vs.sparse_weight * pen
+
+
+def _contractive(p: Parts, vs: VariantSettings) -> torch.Tensor:
+    ws, ds = p.jacobian  # jacobian_frobenius wants a member axis: give it one member
+    return vs.contractive_weight * penalties.jacobian_frobenius([w[None] for w in ws], [d[None] for d in ds])[0]
+
+
+def _vae(p: Parts, vs: VariantSettings) -> torch.Tensor:
+    return vs.beta * penalties.vae_kl(p.mu, p.logvar)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One variant: penalty(parts, settings) added to the reconstruction loss (None: nothing);
+    corrupts: its inputs are corrupted (clean targets); jacobian: its penalty needs the encoder's
+    activation derivatives; gaussian_code: its code layer emits a mean and a log-variance."""
+
+    penalty: Callable[[Parts, VariantSettings], torch.Tensor] | None = None
+    corrupts: bool = False
+    jacobian: bool = False
+    gaussian_code: bool = False
+
+
+OBJECTIVES: dict[str, Objective] = {
+    "plain": Objective(),
+    "denoising": Objective(corrupts=True),
+    "sparse": Objective(_sparse),
+    "contractive": Objective(_contractive, jacobian=True),
+    "vae": Objective(_vae, gaussian_code=True),
+}
+VARIANTS: tuple[str, ...] = tuple(OBJECTIVES)

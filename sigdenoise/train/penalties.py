@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import torch
 
-from sigdenoise.models.activations import LEAKY_SLOPE
-
 EPS = 1e-6
 
 
@@ -33,27 +31,6 @@ def vae_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, diag exp(logvar)) || N(0, I)) in closed form, mean over the batch (Kingma & Welling
     2014, appendix B): 0.5 sum_j (mu^2 + sigma^2 - log sigma^2 - 1). (M, B, k) each -> (M,)."""
     return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(-1).mean(-1)
-
-
-def activation_derivative(name: str, pre: torch.Tensor, slope: torch.Tensor | None = None) -> torch.Tensor:
-    """d act(z) / dz at the pre-activation z, elementwise, differentiable where the activation is."""
-    if name == "identity":
-        return torch.ones_like(pre)
-    if name == "relu":
-        return (pre > 0).to(pre.dtype)
-    if name == "sigmoid":
-        s = torch.sigmoid(pre)
-        return s * (1 - s)
-    if name == "tanh":
-        return 1 - torch.tanh(pre).pow(2)
-    if name == "leakyrelu":
-        return torch.where(pre > 0, torch.ones_like(pre), torch.full_like(pre, LEAKY_SLOPE))
-    if name == "prelu":
-        return torch.where(pre > 0, torch.ones_like(pre), slope.expand_as(pre))
-    if name == "gelu":
-        normal = torch.distributions.Normal(torch.zeros((), dtype=pre.dtype, device=pre.device), 1.0)
-        return normal.cdf(pre) + pre * normal.log_prob(pre).exp()
-    raise ValueError(f"unknown activation {name!r}")
 
 
 def jacobian_frobenius(weights: list[torch.Tensor], derivatives: list[torch.Tensor]) -> torch.Tensor:

@@ -4,66 +4,32 @@ Members that share a variant, an activation and an architecture form a group; a 
 parameters are stacked on a leading member axis (torch.func.stack_module_state) and its loss is
 one vmap over members of the lone model's loss, so each member trains as it would alone. All
 groups share one Adam optimizer: one step updates every member. The plain, MSE, study-sized
-members take the faster fused path of training.train_ensemble instead.
+members take the faster stacked engine (train/stacked.py) instead; train/front.py chooses.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch.func import stack_module_state, vmap
 
-from sigdenoise.train import penalties
-from sigdenoise.models.activations import apply
+from sigdenoise import seeds as seed_streams
+from sigdenoise.models import activations
 from sigdenoise.models.autoencoder import Autoencoder
-from sigdenoise.train.engine import TrainLog, batch_slices, order_generator
-from sigdenoise.train.objectives import VariantSettings, corrupt, reconstruction_loss, to_unit
-
-
-@dataclass(frozen=True, order=True)
-class VariantMember:
-    """One autoencoder of a variant grid. train_noise: the gaussian level (or masking / salt-and-
-    pepper rate) its inputs are corrupted with; 0 for clean training."""
-
-    latent: int
-    activation: str
-    seed: int
-    variant: str = "plain"
-    train_noise: float = 0.0
-    width: int | None = None
-    loss: str = "mse"
-
-    @property
-    def name(self) -> str:
-        parts = [f"ae-{self.activation}-latent{self.latent}-seed{self.seed}"]
-        if self.variant != "plain":
-            parts.append(self.variant + (f"{self.train_noise:g}" if self.variant == "denoising" else ""))
-        if self.width:
-            parts.append(f"w{self.width}")
-        if self.loss != "mse":
-            parts.append(self.loss)
-        return "-".join(parts)
-
-    def build(self) -> Autoencoder:
-        return Autoencoder(self.activation, self.latent, self.seed, width=self.width, vae=self.variant == "vae",
-                           output="sigmoid" if self.loss == "bce" else "linear")  # fmt: skip
-
-    @property
-    def fused(self) -> bool:
-        """Trained by the fast fused path (the study's plain training)."""
-        return self.variant == "plain" and self.width is None and self.loss == "mse"
+from sigdenoise.train.common import TrainLog, batch_slices
+from sigdenoise.train.members import Member
+from sigdenoise.train.objectives import OBJECTIVES, Parts, VariantSettings, corrupt, reconstruction_loss, to_unit
 
 
 def forward_parts(model: Autoencoder, params: dict, x: torch.Tensor, eps: torch.Tensor, need_derivs: bool):
     """The lone model's forward pass on its parameters `params`, keeping what the penalties need.
 
     x (B, d); eps (B, k) the VAE's reparameterisation noise. Returns logits (B, d), the code and
-    its pre-activation (B, k), the encoder's activation derivatives (for the contractive penalty),
-    and the VAE's mu and logvar (B, k) (None otherwise).
+    what the penalties need (objectives.Parts): the code and its pre-activation (B, k), the
+    encoder's weights and activation derivatives (need_derivs), the VAE's mu and logvar (B, k).
     """
     h = to_unit(x) if model.output == "sigmoid" else x
     last, k = len(model.layers) - 1, model.latent
@@ -81,36 +47,31 @@ def forward_parts(model: Autoencoder, params: dict, x: torch.Tensor, eps: torch.
             break
         slope = params["slopes"][i] if model.slopes is not None else None
         if need_derivs and i < model.n_encoder:
-            derivs.append(penalties.activation_derivative(model.activation, z, slope))
+            derivs.append(activations.derivative(model.activation, z, slope))
             enc_weights.append(w.T)
-        h = apply(model.activation, z, slope)
+        h = activations.apply(model.activation, z, slope)
         if i == model.n_encoder - 1:
             pre_code, code = z, h
-    return h, code, pre_code, (enc_weights, derivs), mu, logvar
+    return h, Parts(code, pre_code, (enc_weights, derivs), mu, logvar)
 
 
 def member_loss(model: Autoencoder, variant: str, vs: VariantSettings) -> Callable:
     """loss(params, x_in, target, eps) -> (total, reconstruction) for one member, to vmap."""
 
+    objective = OBJECTIVES[variant]
+
     def loss(params, x_in, target, eps):
-        out, code, pre_code, (ws, ds), mu, logvar = forward_parts(model, params, x_in, eps, variant == "contractive")
+        out, parts = forward_parts(model, params, x_in, eps, objective.jacobian)
         recon = reconstruction_loss(out, target, vs.loss)
-        total = recon
-        if variant == "sparse":
-            pen = penalties.kl_sparsity(pre_code, vs.rho) if vs.sparse_kind == "kl" else penalties.l1_code(code)
-            total = total + vs.sparse_weight * pen
-        elif variant == "contractive":
-            # jacobian_frobenius wants a member axis: give it one member.
-            total = total + vs.contractive_weight * penalties.jacobian_frobenius([w[None] for w in ws], [d[None] for d in ds])[0]
-        elif variant == "vae":
-            total = total + vs.beta * penalties.vae_kl(mu, logvar)
-        return total, recon
+        if objective.penalty is None:
+            return recon, recon
+        return recon + objective.penalty(parts, vs), recon
 
     return loss
 
 
-def train_variants(
-    members: list[VariantMember], data: dict[int, torch.Tensor], epochs: int, vs: VariantSettings,
+def train_vmapped(
+    members: list[Member], data: dict[int, torch.Tensor], epochs: int, vs: VariantSettings,
     batch_size: int = 256, lr: float = 1e-3, fresh: Callable[[int, int], torch.Tensor] | None = None,
     on_epoch: Callable[[int, np.ndarray], None] | None = None, generator_seed: int = 0,
 ) -> tuple[list[Autoencoder], TrainLog]:  # fmt: skip
@@ -134,8 +95,8 @@ def train_variants(
         state.append((key, idx, params, fn, levels, seeds))
     opt = torch.optim.Adam([p for _, _, params, *_ in state for p in params.values()], lr=lr)
     all_seeds = sorted(data)
-    gens = {s: order_generator(s) for s in all_seeds}
-    noise_gen = torch.Generator(device=device).manual_seed(10_009 * generator_seed + 7)
+    gens = {s: seed_streams.batch_order(s) for s in all_seeds}
+    noise_gen = seed_streams.ensemble_noise(generator_seed, device)
     n = next(iter(data.values())).shape[0]
     history = []
     t0 = time.perf_counter()
@@ -148,10 +109,10 @@ def train_variants(
             losses = []
             for (variant, *_), idx, params, fn, levels, seeds in state:
                 x = torch.stack([batch[s] for s in seeds])  # (M_g, B, d)
-                x_in = corrupt(x, vs.train_noise_kind, levels, noise_gen) if variant == "denoising" else x
+                x_in = corrupt(x, vs.train_noise_kind, levels, noise_gen) if OBJECTIVES[variant].corrupts else x
                 k = members[idx[0]].latent
                 eps = (torch.randn((len(idx), x.shape[1], k), generator=noise_gen, device=device)
-                       if variant == "vae" else torch.zeros((len(idx), x.shape[1], k), device=device))  # fmt: skip
+                       if OBJECTIVES[variant].gaussian_code else torch.zeros((len(idx), x.shape[1], k), device=device))  # fmt: skip
                 tot, recon = fn(params, x_in, x, eps)  # (M_g,) each: the target is the clean batch
                 losses.append((idx, tot, recon))
             opt.zero_grad(set_to_none=True)

@@ -1,0 +1,92 @@
+"""The settings of `sigdenoise denoise`: one frozen dataclass holding every option, validated on
+construction with the same one-line messages the command prints. A field that is a CLI option
+carries its help text (`metadata["help"]`); the command reads its defaults and help from here.
+
+`fit` and `method` hold what was asked (None: not said); `fits` and `chosen_method` what that
+means before the input is seen. pipeline.choose may still turn a default fit into the packaged
+model when the input has too few windows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sigdenoise.device import DEFAULT_DEVICE, DEVICES
+from sigdenoise.errors import OptionsConflict, require
+from sigdenoise.models.activations import ACTIVATIONS
+from sigdenoise.models.autoencoder import LATENTS
+from sigdenoise.recordings.windows import WINDOW
+
+PLOT_SIGNALS = 4  # signals drawn by --plot
+SYNTHETIC_RANK = 5  # the study's projector: --method svd without --fit or --rank
+
+
+@dataclass(frozen=True)
+class DenoiseSettings:
+    input: Path = field(metadata={"help": "Signals: .csv (see --layout) or .npy."})
+    out: Path = field(metadata={"help": "Output file (.csv or .npy), same layout, ids and lengths as the input."})
+    layout: str = "rows"
+    header: bool | None = None
+    id_cols: tuple[str, ...] = ()
+    model: Path | None = field(default=None, metadata={"help":
+        "A model from `sigdenoise train` or a grid run's models/.  \\[default: the packaged model]"})  # fmt: skip
+    method: str | None = field(default=None, metadata={"help":
+        "ae: an autoencoder; svd: an SVD projector.  \\[default: svd with --fit or --rank, else ae]"})  # fmt: skip
+    fit: bool | None = field(default=None, metadata={"help":
+        "Fit the denoiser on the input's own windows; --no-fit uses a trained model (the packaged one unless --model).  "
+        "\\[default: --fit; --no-fit with --model, or for fewer than 100 windows that are about one a signal]"})  # fmt: skip
+    rank: int | None = field(default=None, metadata={"help":
+        f"SVD rank, 1 to {WINDOW}; implies --method svd.  "
+        f"\\[default: {SYNTHETIC_RANK}; with --fit, chosen by the Gavish-Donoho threshold]"})  # fmt: skip
+    hop: int = field(default=50, metadata={"help": "Samples between window starts (1 .. window)."})
+    scale: bool | None = field(default=None, metadata={"help":
+        "Scale each window into the model's training range and back.  \\[default: as the model was trained (the "
+        "packaged one and `train`'s: scaled; a grid run's: not); --scale when fitting]"})  # fmt: skip
+    activation: str = field(default="gelu", metadata={"help": "Activation of the autoencoder --fit trains."})
+    latent: int = field(default=5, metadata={"help": "Latent size (1 or 5) of the autoencoder --fit trains."})
+    epochs: int = field(default=100, metadata={"help": "Epochs of the autoencoder --fit trains."})
+    digits: int = field(default=9, metadata={"help": "Significant digits written to CSV."})
+    plot: Path | None = field(default=None, metadata={"help": f"PNG of noisy against denoised for the first {PLOT_SIGNALS} signals."})
+    seed: int = field(default=0, metadata={"help": "Seed of --fit ae."})
+    device: str = DEFAULT_DEVICE
+
+    def __post_init__(self) -> None:
+        # In the order the command has always checked them: the first failing check is the message.
+        require(self.model is None or self.rank is None, "--rank",
+                "only the SVD denoiser has a rank; --model loads an autoencoder")  # fmt: skip
+        require(self.model is None or not (self.fits or self.chosen_method == "svd"), "--model",
+                "loads a trained autoencoder; it cannot be combined with --fit or --method svd", OptionsConflict)  # fmt: skip
+        require(self.latent in LATENTS, "--latent", f"must be 1 or 5, got {self.latent}")
+        require(self.rank is None or 1 <= self.rank <= WINDOW, "--rank",
+                f"must be between 1 and the window ({WINDOW} samples), got {self.rank}")  # fmt: skip
+        require(self.rank is None or self.chosen_method != "ae", "--rank",
+                "only the SVD denoiser has a rank; it cannot be combined with --method ae")  # fmt: skip
+        require(1 <= self.digits <= 17, "--digits", f"must be between 1 and 17, got {self.digits}")
+        require(self.epochs >= 1, "--epochs", f"must be at least 1, got {self.epochs}")
+        # A trained model's window is known only once it is loaded (pipeline.make_plan checks it then).
+        require(1 <= self.hop <= (WINDOW if self.model is None else self.hop), "--hop",
+                f"must be between 1 and the window ({WINDOW} samples), got {self.hop}")  # fmt: skip
+        if self.plot is not None:
+            require(self.plot.parent.is_dir(), "--plot", f"no directory {self.plot.parent} to write {self.plot.name} in")
+            require(self.plot.suffix.lower() == ".png", "--plot", f"writes a PNG; name it .png, got {self.plot.name}")
+        # The CLI's choices admit no other values; these guard library callers.
+        require(self.method in (None, "ae", "svd"), "--method", f"must be ae or svd, got {self.method!r}")
+        require(self.activation in ACTIVATIONS, "--activation",
+                f"unknown activation {self.activation!r}; choose from {', '.join(ACTIVATIONS)}")  # fmt: skip
+        require(self.device in DEVICES, "--device", f"must be auto, cpu or cuda, got {self.device!r}")
+
+    @property
+    def method_asked(self) -> str | None:
+        """The method named, or implied by --rank; None when neither."""
+        return self.method or ("svd" if self.rank is not None else None)
+
+    @property
+    def fits(self) -> bool:
+        """Fit on the input's own windows: asked for, or by default unless a model is given."""
+        return self.model is None if self.fit is None else self.fit
+
+    @property
+    def chosen_method(self) -> str:
+        """Fitting takes the SVD by default; a trained model is an autoencoder."""
+        return self.method_asked or ("svd" if self.fits else "ae")

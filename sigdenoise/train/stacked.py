@@ -1,0 +1,112 @@
+"""The stacked engine: every plain member of a run trained at once, each exactly as it would alone.
+
+The study's method: learn x -> x on clean signals, MSE, Adam (lr 1e-3), batch 256. Each member's
+batches come from its own seed's training set in an order drawn from its own seed, so a member
+trains the same whatever else shares the ensemble.
+
+How it is fast (figures in benchmarks/README.md): with models this small a step's cost is kernel
+calls and memory passes, not arithmetic. `fused.Fused` runs a whole step as a fixed tape of ~175
+kernels on buffers allocated once, or, for long trainings on CPU, as one torch.compile'd function
+(train/compiled.py) that fuses everything between the matmuls; `FlatAdam` updates every parameter
+in one fused kernel; on CPU the members are split between forked processes of one core each
+(train/workers.py).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from sigdenoise import seeds as seed_streams
+from sigdenoise.train import fused
+from sigdenoise.train.adam import FlatAdam
+from sigdenoise.train.common import TrainLog, batch_slices
+from sigdenoise.train.fused import Fused, kernel_key
+from sigdenoise.train.stack import Ensemble
+from sigdenoise.train.workers import train_forked
+
+# Compiling the step takes 20-35 s on 2 cores with inductor's disk cache empty, 5-8 s with it warm,
+# and saves ~1.5 ms a step (benchmarks/README.md): it repays a cold compile from ~20,000 steps and
+# a warm one from a few thousand. Trainings of at least this many steps compile.
+COMPILE_MIN_STEPS = 10_000
+
+
+def worth_compiling(device: torch.device, steps: int) -> bool:
+    """Whether compiling the step repays itself: on CPU (the GPU path is the tape, untested
+    compiled), for trainings of COMPILE_MIN_STEPS steps or more."""
+    return device.type == "cpu" and steps >= COMPILE_MIN_STEPS
+
+
+def _parts(ensemble: Ensemble, seeds: list[int], device: torch.device, workers: int | None) -> list[Fused]:
+    """The members split round-robin over the kernel order into one Fused per worker (with one
+    latent or seed per part when that divides)."""
+    M = len(ensemble.members)
+    if workers is None:
+        workers = torch.get_num_threads() if device.type == "cpu" else 1
+    if device.type != "cpu" or sys.platform != "linux" or threading.current_thread() is not threading.main_thread():
+        workers = 1  # fork is safe only from the main thread, on Linux, before CUDA
+    workers = max(1, min(workers, M))
+    order = sorted(range(M), key=lambda i: kernel_key(ensemble.members[i]))
+    return [Fused(ensemble, seeds, order[k::workers]) for k in range(workers)]
+
+
+def train_ensemble(
+    ensemble: Ensemble,
+    data: dict[int, torch.Tensor],
+    epochs: int,
+    batch_size: int = 256,
+    lr: float = 1e-3,
+    on_epoch: Callable[[int, np.ndarray], None] | None = None,
+    *,
+    workers: int | None = None,
+    compile: bool | None = None,
+) -> TrainLog:
+    """Train every member at once.
+
+    data: seed -> clean training signals (N, d) on the ensemble's device, N the same for all.
+    Returns the per-epoch, per-member loss (in `ensemble.members` order); `on_epoch(epoch,
+    losses (M,))` is called after each epoch, when the ensemble holds that epoch's weights.
+    workers: on CPU the members are split round-robin into this many parts, each trained by a
+    forked process on one core (default: torch's thread count, at most M; 1 trains in this
+    process). Members never interact, so the split changes nothing but the time.
+    compile: run full batches through the torch.compile'd step (`Fused.compile`); default: on CPU
+    when the training is long enough to repay compiling (`worth_compiling`). If compiling fails
+    (no C++ compiler, say), the step falls back to the tape with a warning.
+    """
+    seeds = sorted(data)
+    stacked = torch.stack([data[s] for s in seeds]).to(next(ensemble.parameters()).dtype)  # (S, N, d)
+    n, device, M = stacked.shape[1], stacked.device, len(ensemble.members)
+    parts = _parts(ensemble, seeds, device, workers)
+    gens = {s: seed_streams.batch_order(s) for s in seeds}
+    slices = batch_slices(n, batch_size)
+    if compile is None:
+        compile = worth_compiling(device, epochs * len(slices))
+    if compile:
+        for f in parts:
+            f.compile(batch_size)
+    history = np.zeros((epochs, M))
+
+    def perms() -> torch.Tensor:
+        return torch.stack([torch.randperm(n, generator=gens[s]) for s in seeds]).to(device)  # (S, N)
+
+    def finish(epoch: int) -> None:
+        for f in parts:
+            f.write_back(ensemble)
+        if on_epoch is not None:
+            on_epoch(epoch, history[epoch])
+
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        if len(parts) == 1:
+            f, opt = parts[0], FlatAdam(parts[0].flat, parts[0].grad, lr)
+            for epoch in range(epochs):
+                history[epoch, f.order] = fused.run_epoch(f, opt, stacked, perms(), slices).numpy()
+                finish(epoch)
+        else:
+            train_forked(parts, stacked, perms, slices, lr, epochs, history, finish)
+    return TrainLog(history, time.perf_counter() - t0)

@@ -1,0 +1,97 @@
+"""Training the parts of an ensemble in forked processes of one core each (CPU, Linux).
+
+Threads would serialise on the GIL, and 2 OpenMP threads per kernel wait on each other at every
+call, so each part of the members trains in its own process and reports each epoch's parameters
+through shared memory.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import traceback
+from multiprocessing.connection import wait
+
+import torch
+
+from sigdenoise.train import fused
+from sigdenoise.train.adam import FlatAdam
+from sigdenoise.train.fused import Fused
+
+
+def train_forked(parts, stacked, perms, slices, lr, epochs, history, finish) -> None:
+    """Each part in a forked process of one thread. After each epoch a part puts its parameters
+    in one of two shared snapshots (by epoch parity) and its losses in shared memory, reports,
+    and goes on; it waits only before reusing a snapshot the parent has not read yet, so the
+    parent's write_back and on_epoch overlap the next epoch instead of stalling it. A part that
+    fails or dies stops the training with its error."""
+    ctx = mp.get_context("fork")
+    snaps = [[torch.empty_like(f.flat).share_memory_() for _ in range(2)] for f in parts]
+    losses = torch.zeros(history.shape, dtype=torch.float64).share_memory_()
+
+    def work(f: Fused, snap: list[torch.Tensor], conn) -> None:
+        try:
+            torch.set_num_threads(1)  # the parent's OpenMP pool does not survive a fork; never use one
+            if f.compiled:
+                import torch._inductor.config as inductor
+
+                inductor.compile_threads = 1  # compile here, on this process's core, not in a pool
+            opt = FlatAdam(f.flat, f.grad, lr)
+            for epoch in range(epochs):
+                losses[epoch, f.order] = fused.run_epoch(f, opt, stacked, perms(), slices).double()
+                if epoch >= 2:
+                    conn.recv()  # the parent has read epoch - 2, whose snapshot this overwrites
+                snap[epoch % 2].copy_(f.flat)
+                conn.send(None)
+        except BaseException:
+            try:
+                conn.send(traceback.format_exc())
+            except OSError:
+                pass  # the parent is gone
+        finally:
+            os._exit(0)  # skip the atexit handlers and buffers inherited from the parent
+
+    pipes = [ctx.Pipe() for _ in parts]
+    procs = [ctx.Process(target=work, args=(f, sn, child), daemon=True) for f, sn, (_, child) in zip(parts, snaps, pipes)]
+    for p, (_, child) in zip(procs, pipes):
+        p.start()
+        child.close()
+    done = False
+    try:
+        for epoch in range(epochs):
+            _await_epoch(procs, pipes)
+            for f, sn in zip(parts, snaps):
+                f.flat.copy_(sn[epoch % 2])
+            history[epoch] = losses[epoch].numpy()
+            finish(epoch)
+            if epoch < epochs - 2:  # a part waits for this before its epoch + 2 snapshot
+                _release(pipes)
+        done = True
+    finally:
+        for p, (conn, _) in zip(procs, pipes):
+            if not done:
+                p.kill()
+            p.join()
+            conn.close()
+
+
+def _await_epoch(procs, pipes) -> None:
+    """Wait until every part reports its epoch; a part that failed or died raises its error."""
+    for p, (conn, _) in zip(procs, pipes):
+        wait([conn, p.sentinel])
+        try:
+            msg = conn.recv() if conn.poll() else "died"
+        except EOFError:
+            msg = "died"
+        if msg is not None:
+            p.join(timeout=1)
+            raise RuntimeError(f"a training process failed (exit code {p.exitcode}):\n{msg}")
+
+
+def _release(pipes) -> None:
+    """Tell every part the parent has read its older snapshot."""
+    for conn, _ in pipes:
+        try:
+            conn.send(None)
+        except OSError:
+            pass  # the part has failed since: the next epoch's wait reports its error
