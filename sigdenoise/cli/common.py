@@ -19,7 +19,7 @@ from rich.progress import (
     Progress,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,  # fmt: skip
+    TimeRemainingColumn,
 )
 from typer.core import TyperCommand
 

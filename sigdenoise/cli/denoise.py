@@ -21,7 +21,7 @@ from sigdenoise.cli.common import (
     count,
     err,
     one_line_errors,
-    reading_progress,  # fmt: skip
+    reading_progress,
 )
 from sigdenoise.models.activations import Activation
 from sigdenoise.recordings.settings import PLOT_SIGNALS, DenoiseSettings

@@ -18,7 +18,7 @@ from sigdenoise.cli.common import (
     one_line_errors,
     stdout,
     training_events,
-    training_progress,  # fmt: skip
+    training_progress,
 )
 from sigdenoise.device import DEFAULT_DEVICE
 from sigdenoise.errors import BundleError

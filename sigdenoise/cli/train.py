@@ -16,7 +16,7 @@ from sigdenoise.cli.common import (
     Options,
     err,
     one_line_errors,
-    plain,  # fmt: skip
+    plain,
 )
 from sigdenoise.device import DEFAULT_DEVICE
 from sigdenoise.errors import require
