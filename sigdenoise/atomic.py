@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sigdenoise.errors import OutputError
+
 
 def file_mode() -> int:
     """The mode open() gives a new file under the process's umask (read without changing it for
@@ -41,6 +43,8 @@ def unwritable_reason(path: Path, what: str | None = "a file", make_parents: boo
     path = Path(path)
     if what is not None and path.is_dir():
         return f"is a directory, not {what}"
+    if what is not None and path.exists() and not path.is_file():
+        return "is not a regular file (a device, a pipe or a socket), which sigdenoise never replaces"
     parent = path if what is None else path.absolute().parent
     if not make_parents and not parent.is_dir():
         return f"no directory {path.parent} to write it in"
@@ -54,19 +58,29 @@ def unwritable_reason(path: Path, what: str | None = "a file", make_parents: boo
 
 @contextmanager
 def replacing(path: Path, make_parents: bool = True) -> Iterator[Path]:
-    """`with replacing(out) as tmp:` write tmp; on success it is renamed over `out`, else removed."""
+    """`with replacing(out) as tmp:` write tmp; on success it is renamed over `out`, else removed.
+
+    Only a regular file (or nothing) at `out` is replaced: a device or a pipe there is refused, not
+    renamed over. An OSError on the way (a full disk, a read-only folder) is an OutputError naming
+    `out`; nothing is left behind."""
     path = Path(path)
-    if make_parents:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
+    if path.exists() and not path.is_file():
+        raise OutputError(path, unwritable_reason(path, "a file"))
+    tmp = None
     try:
+        if make_parents:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        tmp = Path(name)
         yield tmp
         os.chmod(tmp, file_mode())  # mkstemp makes 0600; give what open() would
         os.replace(tmp, path)
+    except OSError as e:
+        detail = e.strerror or str(e)
+        raise OutputError(path, f"cannot write it ({detail})", detail) from None
     finally:
-        if tmp.exists():
+        if tmp is not None and tmp.exists():
             tmp.unlink()
 
 

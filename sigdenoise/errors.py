@@ -38,6 +38,15 @@ class SignalIOError(SigdenoiseError):
         self.path, self.line, self.column = Path(path), line, column
 
 
+class OutputError(SigdenoiseError):
+    """A file that cannot be written (a full disk, a read-only folder, a special file in its
+    place); the message names the file. detail: the operating system's words, if any."""
+
+    def __init__(self, path, reason: str, detail: str | None = None):
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason, self.detail = Path(path), reason, detail
+
+
 class OptionsConflict(SettingsError):
     """Options that cannot go together; the message is one sentence that begins with the option
     ("--model loads a trained autoencoder; it cannot be combined with --fit")."""

@@ -16,7 +16,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
 from sigdenoise.atomic import replacing, unwritable_reason
-from sigdenoise.errors import BundleError
+from sigdenoise.errors import BundleError, OutputError
 from sigdenoise.models.autoencoder import Autoencoder
 
 FORMAT = "sigdenoise-ae/1"
@@ -56,8 +56,8 @@ def save(path: Path, model: Autoencoder, meta: dict) -> None:
     try:
         with replacing(path) as tmp:
             save_file(tensors, str(tmp), metadata={"sigdenoise": json.dumps(head)})
-    except (OSError, SafetensorError) as e:  # safetensors reports its own I/O failures as SafetensorError
-        raise BundleError(f"{path}: cannot write the model ({getattr(e, 'strerror', None) or e})") from None
+    except (OutputError, SafetensorError) as e:  # safetensors reports its own I/O failures as SafetensorError
+        raise BundleError(f"{path}: cannot write the model ({getattr(e, 'detail', None) or e})") from None
 
 
 def read_meta(path: Path) -> dict:
