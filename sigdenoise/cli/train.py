@@ -58,8 +58,7 @@ def train(
 ) -> None:
     """Train one autoencoder and save it for `denoise --model`."""
     from sigdenoise.device import resolve
-    from sigdenoise.models.bundle import check_target
-    from sigdenoise.train.model_file import train_model
+    from sigdenoise.train.model_file import check_paths, train_model
 
     def on_epoch(e: int, loss: float) -> None:
         if (e + 1) % 10 == 0:
@@ -71,7 +70,7 @@ def train(
             noise_type=plain(noise_type), scale=scale, n_train=n_train, sd=sd, lr=lr, lr_end=lr_end, seed=seed,
             data=str(data) if data else None, layout=plain(layout), header=header, id_cols=tuple(id_col or ()),
         )  # fmt: skip
-        check_target(out)  # before minutes of training, not after
+        check_paths(spec, out)  # before minutes of training, not after
         dev = resolve(plain(device))
         err.print(f"[dim]training ae {spec.activation} latent {spec.latent}, {spec.epochs} epochs, noise {train_noise} on {dev}[/dim]")
         meta = train_model(spec, out, dev, on_epoch=on_epoch)

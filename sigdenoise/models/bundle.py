@@ -8,6 +8,7 @@ into it.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,8 @@ from safetensors.torch import load_file, safe_open, save_file
 
 from sigdenoise.atomic import replacing, unwritable_reason
 from sigdenoise.errors import BundleError, OutputError
-from sigdenoise.models.autoencoder import Autoencoder
+from sigdenoise.models.activations import ACTIVATIONS
+from sigdenoise.models.autoencoder import LATENTS, Autoencoder
 
 FORMAT = "sigdenoise-ae/1"
 
@@ -53,6 +55,10 @@ def save(path: Path, model: Autoencoder, meta: dict) -> None:
         **meta,
     }
     tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
+    bad = [k for k, v in tensors.items() if not torch.isfinite(v).all()]
+    if bad:  # a diverged training: never write a model that denoises to NaN
+        raise BundleError(f"{path}: not written: weights {bad[0]!r} hold NaN or inf (the training diverged; "
+                          "lower the learning rate or check the data)")  # fmt: skip
     try:
         with replacing(path) as tmp:
             save_file(tensors, str(tmp), metadata={"sigdenoise": json.dumps(head)})
@@ -78,7 +84,44 @@ def read_meta(path: Path) -> dict:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         meta = meta if isinstance(meta, dict) else {}
         raise BundleError(f"{path}: unsupported model format {meta.get('format')!r} (expected {FORMAT})")
+    check_meta(path, meta)
     return meta
+
+
+MAX_SIZE = 100_000  # samples or units of a layer: far above any model made here, and a bounded allocation
+
+
+def _int(v, lo: int, hi: int) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+# What a model file's metadata must hold before anything is allocated: key -> (check, what it must be).
+SCHEMA = {
+    "activation": (lambda v: v in ACTIVATIONS, f"one of {', '.join(ACTIVATIONS)}"),
+    "latent": (lambda v: _int(v, 1, 5) and v in LATENTS, f"one of {', '.join(map(str, LATENTS))}"),
+    "seed": (lambda v: _int(v, 0, 2**63 - 1), "a whole number >= 0"),
+    "n_samples": (lambda v: _int(v, 1, MAX_SIZE), f"a whole number from 1 to {MAX_SIZE:,}"),
+    "width": (lambda v: v is None or _int(v, 8, MAX_SIZE), f"empty or a whole number from 8 to {MAX_SIZE:,}"),
+    "vae": (lambda v: isinstance(v, bool), "true or false"),
+    "output": (lambda v: v in ("linear", "sigmoid"), "linear or sigmoid"),
+    "scale": (lambda v: isinstance(v, dict) and _finite(v.get("center")) and _finite(v.get("half_range"))
+              and v["half_range"] > 0, "a table of a finite center and a half_range > 0"),  # fmt: skip
+}
+REQUIRED = ("activation", "latent", "seed", "n_samples")
+
+
+def check_meta(path: Path, meta: dict) -> None:
+    """Raise BundleError naming the file and the key whose value does not fit SCHEMA."""
+    for key in REQUIRED:
+        if key not in meta:
+            raise BundleError(f"{path}: its metadata has no {key!r}")
+    for key, (ok, what) in SCHEMA.items():
+        if key in meta and not (key == "scale" and meta[key] is None) and not ok(meta[key]):
+            raise BundleError(f"{path}: metadata {key!r} must be {what}, got {json.dumps(meta[key])[:60]}")
 
 
 def load(path: Path, device: torch.device | str = "cpu") -> tuple[Autoencoder, dict]:
@@ -92,7 +135,11 @@ def load(path: Path, device: torch.device | str = "cpu") -> tuple[Autoencoder, d
     except (ValueError, TypeError) as e:  # the activation, latent, output or sizes do not make a model
         raise BundleError(f"{path}: {e}") from None
     try:
-        model.load_state_dict(load_file(str(path)))
+        tensors = load_file(str(path))
+        model.load_state_dict(tensors)
     except (SafetensorError, RuntimeError, KeyError) as e:
         raise BundleError(f"{path}: weights do not fit a {meta['activation']} latent-{meta['latent']} model: {e}") from None
+    bad = [k for k, v in tensors.items() if not torch.isfinite(v).all()]
+    if bad:
+        raise BundleError(f"{path}: weights {bad[0]!r} hold NaN or inf; the model is unusable (retrain it)")
     return model.to(device).eval(), meta

@@ -7,8 +7,10 @@ through shared memory.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
 import os
+import signal
 import traceback
 from multiprocessing.connection import wait
 
@@ -17,6 +19,8 @@ import torch
 from sigdenoise.train import fused
 from sigdenoise.train.adam import FlatAdam
 from sigdenoise.train.fused import Fused
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def train_forked(parts, stacked, perms, slices, lr, epochs, history, finish) -> None:
@@ -29,8 +33,11 @@ def train_forked(parts, stacked, perms, slices, lr, epochs, history, finish) -> 
     snaps = [[torch.empty_like(f.flat).share_memory_() for _ in range(2)] for f in parts]
     losses = torch.zeros(history.shape, dtype=torch.float64).share_memory_()
 
+    parent = os.getpid()
+
     def work(f: Fused, snap: list[torch.Tensor], conn) -> None:
         try:
+            die_with(parent)
             torch.set_num_threads(1)  # the parent's OpenMP pool does not survive a fork; never use one
             if f.compiled:
                 import torch._inductor.config as inductor
@@ -73,6 +80,18 @@ def train_forked(parts, stacked, perms, slices, lr, epochs, history, finish) -> 
                 p.kill()
             p.join()
             conn.close()
+
+
+def die_with(parent: int) -> None:
+    """Have the kernel kill this process when its parent dies (Linux prctl PR_SET_PDEATHSIG), so
+    a worker never outlives a killed grid; if the parent is already gone, exit now."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl here: the pipes' EOF still ends the worker
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took hold
+        os._exit(0)
 
 
 def _await_epoch(procs, pipes) -> None:
