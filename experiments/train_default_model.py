@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from sigdenoise.train.model_file import TrainSpec, train_model
+from sigdenoise.recordings.training import TrainSpec, train_model
 
 OUT = Path(__file__).resolve().parents[1] / "sigdenoise" / "data" / "default-ae.safetensors"
 SPEC = TrainSpec(activation="gelu", latent=5, epochs=60, noise=(0.0, 1.2), scale=True, n_train=100_000,

@@ -47,6 +47,10 @@ class OutputError(SigdenoiseError):
         self.path, self.reason, self.detail = Path(path), reason, detail
 
 
+class NonFiniteError(SigdenoiseError):
+    """A model whose training or evaluation gave NaN or inf; the message names the model."""
+
+
 class OptionsConflict(SettingsError):
     """Options that cannot go together; the message is one sentence that begins with the option
     ("--model loads a trained autoencoder; it cannot be combined with --fit")."""

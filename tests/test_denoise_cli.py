@@ -412,8 +412,9 @@ def test_a_trained_models_window_bounds_the_hop_and_bad_metadata_is_a_bundle_err
     with pytest.raises(SettingsError, match=r"^--hop: must be between 1 and the window \(100 samples\), got 101$"):
         make_plan(s, choose(s), None)
     meta = bundle.read_meta(default_model_path())
-    for key, value, message in [("activation", "foo", "unknown activation 'foo'"),
-                                ("latent", 3, "latent must be one of (1, 5), got 3")]:  # fmt: skip
+    acts = "identity, relu, sigmoid, tanh, leakyrelu, prelu, gelu"
+    for key, value, message in [("activation", "foo", f"metadata 'activation' must be one of {acts}, got \"foo\""),
+                                ("latent", 3, "metadata 'latent' must be one of 1, 5, got 3")]:  # fmt: skip
         save_file(load_file(str(default_model_path())), str(tmp_path / "m.safetensors"),
                   metadata={"sigdenoise": json.dumps({**meta, key: value})})  # fmt: skip
         s = _settings(model=tmp_path / "m.safetensors")
@@ -430,8 +431,8 @@ def test_options_take_their_default_and_help_from_the_settings_fields():
     import typer.main
 
     from sigdenoise.recordings.settings import DenoiseSettings
+    from sigdenoise.recordings.training import TrainSpec
     from sigdenoise.study.settings import GridSettings
-    from sigdenoise.train.model_file import TrainSpec
 
     group = typer.main.get_command(app)
     for name, settings, renamed, n_options in [

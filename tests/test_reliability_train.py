@@ -2,7 +2,6 @@
 trusted or written unchecked, and `train` never writes over a user's file."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -42,7 +41,7 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="forked workers and prctl are Linux-only")
 def test_forked_workers_die_with_a_killed_parent(tmp_path):
-    script = textwrap.dedent(f"""
+    script = textwrap.dedent("""
         import multiprocessing, sys, time, torch
         from sigdenoise.train.members import Member
         from sigdenoise.train.stack import Ensemble
@@ -50,7 +49,7 @@ def test_forked_workers_die_with_a_killed_parent(tmp_path):
         def on_epoch(e, losses):
             if e == 0:
                 print(" ".join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
-        x = {{0: torch.randn(4000, 100)}}
+        x = {0: torch.randn(4000, 100)}
         ens = Ensemble.build([Member(5, a, 0) for a in ("relu", "tanh", "gelu", "identity")])
         train_ensemble(ens, x, 10_000, batch_size=256, on_epoch=on_epoch, workers=2, compile=False)
     """)

@@ -5,6 +5,8 @@ naming the file (and line and column) or the option at fault, exit code 2, and n
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -20,6 +22,7 @@ from sigdenoise.cli.common import (
     as_fields,
     count,
     err,
+    fail,
     one_line_errors,
     reading_progress,
 )
@@ -60,12 +63,11 @@ def denoise(
     from sigdenoise.device import resolve
     from sigdenoise.recordings import pipeline
     from sigdenoise.recordings.read import open_signals
-    from sigdenoise.recordings.write import Writer
 
-    with one_line_errors():
+    with one_line_errors(), interrupted():
         s = DenoiseSettings(**as_fields(options, {"id_col": "id_cols"}))
         t0 = time.perf_counter()
-        Writer.check(s.out)  # now, not after minutes of fitting
+        pipeline.check_outputs(s)  # now, not after minutes of fitting
         dev = resolve(s.device)
         src = open_signals(s.input, s.layout, s.header, s.id_cols)
         raw, n_sources, chunks = pipeline.input_windows(s, src.chunks())
@@ -94,8 +96,18 @@ def _write(s: DenoiseSettings, src, chunks, plan) -> tuple[int, int]:
             n_samples += sum(len(v) for v in y)
             for k in range(min(len(chunk), PLOT_SIGNALS - len(shown))):
                 shown.append((f"{chunk.unit} {chunk.lines[k]}", np.array(chunk.values[k]), np.array(y[k])))
-    if s.plot is not None:
-        from sigdenoise.recordings.figure import noisy_vs_denoised
+        if s.plot is not None:  # inside: a figure that fails leaves no output either
+            from sigdenoise.recordings.figure import noisy_vs_denoised
 
-        noisy_vs_denoised(shown, s.plot, f"{s.input.name} -> {s.out.name}; {plan.label}")
+            noisy_vs_denoised(shown, s.plot, f"{s.input.name} -> {s.out.name}; {plan.label}")
     return n_signals, n_samples
+
+
+@contextmanager
+def interrupted() -> Iterator[None]:
+    """Ctrl-C ends the command with one line and exit code 130; the output's temporary file is
+    already gone (atomic.replacing removes it on any exception)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise fail("interrupted; nothing was written", 130) from None

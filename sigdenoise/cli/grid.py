@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -34,6 +36,18 @@ G = Options(GridSettings)
 V = Options(GridSettings, rich_help_panel="Variants")
 AXIS = {"show_default": False}  # a repeatable option: its help says its default
 AXES = {"activation": "activations", "latent": "latents", "noise": "noises", "seed": "seeds", "variant": "variants"}
+INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
+
+
+@contextmanager
+def interrupted() -> Iterator[None]:
+    """Ctrl-C ends `grid` and `report` in one line, exit 130. Every file is written atomically
+    (its temporary removed on the way out), so the run folder stays valid and resumable."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        typer.echo("interrupted; rerun the same command to resume", err=True)
+        raise typer.Exit(INTERRUPTED) from None
 
 
 def grid(
@@ -63,7 +77,7 @@ def grid(
     from sigdenoise.device import resolve
     from sigdenoise.study import grid as grid_mod
     from sigdenoise.study import resume, tables
-    from sigdenoise.study.runfolder import RunFolder, default_out
+    from sigdenoise.study.runfolder import RunFolder, default_out, locked
 
     with one_line_errors():
         settings = GridSettings(**as_fields(options, AXES, skip=("out",)))
@@ -71,9 +85,12 @@ def grid(
         folder = RunFolder(out or default_out())
         resume.check_grid_folder(folder, settings)
     t0 = time.perf_counter()
-    # A saved model of the folder that cannot be read back:
-    with one_line_errors(BundleError, suffix="; delete it to train it again"), training_progress() as bar:
-        results = grid_mod.run(settings, folder, dev, training_events(bar))
-    grid_mod.write_outputs(results, folder, settings)
+    # The folder is this run's until it ends: a second run into it is refused.
+    with interrupted(), one_line_errors(), locked(folder.root):
+        resume.check_grid_folder(folder, settings)  # again, now that no other run can change it
+        # A saved model of the folder that cannot be read back:
+        with one_line_errors(BundleError, suffix="; delete it to train it again"), training_progress() as bar:
+            results = grid_mod.run(settings, folder, dev, training_events(bar))
+        grid_mod.write_outputs(results, folder, settings)
     stdout.print(tables.to_markdown(tables.grid_table(results, "test", "mse")))
     err.print(f"Wrote {folder.root} in {time.perf_counter() - t0:.1f} s on {dev}.")

@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from sigdenoise.cli.common import DeviceOpt, err, one_line_errors, plain, training_events, training_progress
+from sigdenoise.cli.grid import interrupted
 from sigdenoise.device import DEFAULT_DEVICE
 
 
@@ -33,10 +34,11 @@ def report(
     from sigdenoise.device import resolve
     from sigdenoise.study import report as report_mod
     from sigdenoise.study import resume
+    from sigdenoise.study.settings import ReportSettings
 
     overrides = {"epochs": epochs, "seeds": tuple(dict.fromkeys(seed)) if seed else None}
     with one_line_errors():
-        settings = report_mod.ReportSettings.quick_settings() if quick else report_mod.ReportSettings()
+        settings = ReportSettings.quick_settings() if quick else ReportSettings()
         settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
         settings.grid(plain(device))  # validates
         dev = resolve(plain(device))
@@ -44,7 +46,9 @@ def report(
         out, cache = out or default_out, cache or default_cache
         # Before any training: the folders must be makeable, and a kept cache resumable.
         resume.check_report_folders(out, cache, {} if fresh else settings.grids(dev.type))
+        if fresh:  # --fresh deletes a report cache only, never a folder with anything else in it
+            resume.check_fresh_cache(cache)
     t0 = time.perf_counter()
-    with training_progress() as bar:
+    with interrupted(), one_line_errors(), training_progress() as bar:
         report_mod.build(settings, out, cache, dev, training_events(bar), fresh=fresh)
     err.print(f"Wrote {out}/REPORT.md in {time.perf_counter() - t0:.1f} s on {dev}.")

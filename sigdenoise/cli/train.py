@@ -21,7 +21,7 @@ from sigdenoise.cli.common import (
 from sigdenoise.device import DEFAULT_DEVICE
 from sigdenoise.errors import require
 from sigdenoise.models.activations import Activation
-from sigdenoise.train.model_file import TrainSpec
+from sigdenoise.recordings.training import TrainSpec
 
 T = Options(TrainSpec)
 
@@ -58,7 +58,7 @@ def train(
 ) -> None:
     """Train one autoencoder and save it for `denoise --model`."""
     from sigdenoise.device import resolve
-    from sigdenoise.train.model_file import check_paths, train_model
+    from sigdenoise.recordings.training import check_paths, train_model
 
     def on_epoch(e: int, loss: float) -> None:
         if (e + 1) % 10 == 0:

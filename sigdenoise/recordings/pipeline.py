@@ -24,12 +24,14 @@ import numpy as np
 import torch
 
 from sigdenoise import synthetic
-from sigdenoise.errors import BundleError, SignalIOError, count, require
+from sigdenoise.atomic import unwritable_reason
+from sigdenoise.errors import BundleError, OutputError, SignalIOError, count, require
 from sigdenoise.models import bundle
 from sigdenoise.models.svd import SVDProjector
 from sigdenoise.recordings import windows
 from sigdenoise.recordings.read import Chunk
 from sigdenoise.recordings.settings import SYNTHETIC_RANK, DenoiseSettings
+from sigdenoise.recordings.write import Writer, refuse_same
 from sigdenoise.train import front
 from sigdenoise.train.common import cpu_threads
 from sigdenoise.train.front import Recipe
@@ -111,6 +113,18 @@ def make_plan(s: DenoiseSettings, choice: Choice, raw: np.ndarray, device="cpu")
         plan = load_plan(s.model, s.hop, s.scale, device)
     require(1 <= s.hop <= plan.width, "--hop", f"must be between 1 and the window ({plan.width} samples), got {s.hop}")
     return plan
+
+
+def check_outputs(s: DenoiseSettings) -> None:
+    """Refuse, before any work, an output that is a file denoise reads (the input, the model) or
+    the other output, or that cannot be written (a device, a pipe, a read-only folder)."""
+    refuse_same("--out", s.out, {"the input": s.input, "--model": s.model})
+    Writer.check(s.out)
+    if s.plot is not None:
+        refuse_same("--plot", s.plot, {"the input": s.input, "--model": s.model, "-o": s.out})
+        why = unwritable_reason(s.plot, "a PNG file", make_parents=False)
+        if why is not None:
+            raise OutputError(s.plot, why)
 
 
 def default_model_path() -> Path:

@@ -3,7 +3,8 @@
 Rows layout (default): each line is one signal; lines may differ in length, and trailing empty
 cells (how spreadsheets pad ragged rows) end a signal. Columns layout: each column is one
 signal (the study's 100 × N matrix); a column ends at its last non-empty cell. A header row is
-detected (some non-id cell is not a number) or set. Id columns are kept as text, untouched.
+set, or detected: no non-id cell a number, or pandas' column numbers 0 … n−1 (a first line of
+numbers with some text among them is an error, not a guess). Id columns are kept as text, untouched.
 
 Rows-layout CSV and .npy are read in chunks of about `block_bytes`, so memory stays bounded
 whatever the file's size; columns layout is read whole (every signal spans the whole file).
@@ -171,7 +172,7 @@ def _blocks(path: Path, src: Source, block_bytes: int) -> Iterator[tuple[list[st
             src.read = f.tell()
 
 
-def _header(path, first: str, header: bool | None, id_spec: list[str]) -> tuple[bool, list[str], list[int]]:
+def _header(path, first: str, header: bool | None, id_spec: list[str], line: int = 1) -> tuple[bool, list[str], list[int]]:
     """Decide whether the first line is a header; resolve the id columns against it."""
     cells = _cells(first)
     named = [s for s in id_spec if not (s.isdigit() and int(s) >= 1)]
@@ -179,8 +180,29 @@ def _header(path, first: str, header: bool | None, id_spec: list[str]) -> tuple[
         raise SignalIOError(path, f"--id-col {named[0]!r} is a name, but --no-header says there is no header", 1)
     if header is None:
         ids = resolve_ids(path, [s for s in id_spec if s not in named], [])
-        header = bool(named) or any(c.strip() and not is_number(c) for j, c in enumerate(cells) if j not in ids)
+        header = bool(named) or _looks_like_header(path, [(j, c) for j, c in enumerate(cells) if j not in ids], line)
     return header, cells if header else [], resolve_ids(path, id_spec, cells if header else [])
+
+
+def _looks_like_header(path, cells: list[tuple[int, str]], line: int = 1) -> bool:
+    """Whether a first line's non-id cells (position, text) are a header: none of them a number, or
+    exactly the column numbers pandas' to_csv(index=False) writes, 0, 1, …, n−1 (not 1 … n: no
+    common writer numbers so, and a signal may well start 1, 2, 3).
+    A line of numbers with some text among them is neither a header nor a signal: a corrupt first
+    line, refused at its first non-number rather than guessed either way."""
+    given = [(j, c.strip()) for j, c in cells if c.strip()]
+    texts = [c for _, c in given]
+    words = [(j, c) for j, c in given if not is_number(c)]
+    n = len(given)
+    if len(words) == n:
+        return n > 0
+    if not words:  # pandas' header of an unnamed frame's columns, else a signal
+        return n >= 2 and texts == [str(k) for k in range(n)]
+    j, text = words[0]
+    hint = f"pass --header if line {line} is a header"
+    if j == 0:
+        hint = f"pass --id-col 1 if column 1 holds ids, or --header if line {line} is a header"
+    raise SignalIOError(path, f"{text!r} is not a number, among numbers ({hint})", line, j + 1)
 
 
 def open_csv(path, layout="rows", header: bool | None = None, id_spec=(), block_bytes=BLOCK_BYTES) -> Source:
@@ -191,7 +213,7 @@ def open_csv(path, layout="rows", header: bool | None = None, id_spec=(), block_
     texts, lines = next(((t, n) for t, n in blocks if t), ([], []))
     if not texts:
         raise SignalIOError(path, "the file is empty: no signals")
-    has_header, src.names, src.id_cols = _header(path, texts[0], header, list(id_spec))
+    has_header, src.names, src.id_cols = _header(path, texts[0], header, list(id_spec), lines[0])
     if has_header:
         src.header = texts[0]
         texts, lines = texts[1:], lines[1:]

@@ -23,6 +23,7 @@ from collections.abc import Callable
 import numpy as np
 
 WINDOW = 100
+EXTREME = 1000  # signals with largest |value| above 2^1000 (~1e301) or below 2^-1000 are rescaled
 
 
 def hann(width: int) -> np.ndarray:
@@ -47,9 +48,17 @@ def frames(x: np.ndarray, width: int, hop: int) -> np.ndarray:
 
 
 def window_scale(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Centre and half-range of each window, (max + min)/2 and (max − min)/2, shapes f.shape[:-1] + (1,)."""
+    """Centre and half-range of each window, (max + min)/2 and (max − min)/2, shapes f.shape[:-1] + (1,).
+
+    Where max ± min overflows (values near ±1.8e308) they are max/2 ± min/2 instead: the same
+    number wherever both are finite (halving is exact above the subnormals), finite always."""
     lo, hi = f.min(axis=-1, keepdims=True), f.max(axis=-1, keepdims=True)
-    return (hi + lo) / 2, (hi - lo) / 2
+    with np.errstate(over="ignore"):
+        c, h = (hi + lo) / 2, (hi - lo) / 2
+    if not (np.isfinite(c).all() and np.isfinite(h).all()):
+        c = np.where(np.isfinite(c), c, hi / 2 + lo / 2)
+        h = np.where(np.isfinite(h), h, hi / 2 - lo / 2)
+    return c, h
 
 
 def to_model(f: np.ndarray, scale: dict | None) -> tuple[np.ndarray, np.ndarray]:
@@ -57,14 +66,18 @@ def to_model(f: np.ndarray, scale: dict | None) -> tuple[np.ndarray, np.ndarray]
 
     scale: {"center": C, "half_range": H} from the model's bundle, or None for no scaling.
     Returns z and the factor h/H that maps a correction in z back to the signal's units
-    (0 for a constant window, which is then left as it is).
+    (0 for a constant window, which is then left as it is). A window whose half-range is so small
+    (subnormal) that H/h overflows counts as constant too.
     """
     if scale is None:
         return f, np.ones(f.shape[:-1] + (1,))
     C, H = float(scale["center"]), float(scale["half_range"])
     c, h = window_scale(f)
-    safe = np.where(h > 0, h, 1.0)
-    return C + (f - c) * (H / safe), h / H
+    with np.errstate(over="ignore", divide="ignore"):
+        ratio = H / np.where(h > 0, h, 1.0)
+    varies = (h > 0) & np.isfinite(ratio)
+    ratio = np.where(varies, ratio, H)  # H/1, as a constant window always had
+    return C + (f - c) * ratio, np.where(varies, h / H, 0.0)
 
 
 def overlap_add(corr: np.ndarray, length: int, hop: int) -> np.ndarray:
@@ -90,8 +103,27 @@ def denoise_signals(
     """Denoise signals of one length L >= width: x (n, L) -> (n, L).
 
     fn maps windows (m, width) in the model's range to their reconstructions (m, width).
+
+    With scaling, a signal whose largest |value| is beyond 2^±EXTREME (near the overflow or in
+    the subnormals) is denoised divided by a power of two (exact) and multiplied back, so that
+    no intermediate overflows or loses its digits; other signals are computed as they always were.
     """
     x = np.asarray(x, dtype=np.float64)
+    if scale is not None:
+        peak = np.abs(x).max(axis=1)
+        odd = (peak > 2.0**EXTREME) | ((peak > 0) & (peak < 2.0**-EXTREME))
+        if odd.any():
+            y = np.empty_like(x)
+            if not odd.all():
+                y[~odd] = _denoise(x[~odd], fn, width, hop, scale)
+            e = np.frexp(peak[odd])[1][:, None]  # (n_odd, 1): peak = m·2^e, 0.5 <= m < 1
+            y[odd] = np.ldexp(_denoise(np.ldexp(x[odd], -e), fn, width, hop, scale), e)
+            return y
+    return _denoise(x, fn, width, hop, scale)
+
+
+def _denoise(x: np.ndarray, fn, width: int, hop: int, scale: dict | None) -> np.ndarray:
+    """denoise_signals for signals of ordinary magnitude: x (n, L) -> (n, L)."""
     n, length = x.shape
     f = frames(x, width, hop)  # (n, n_win, W)
     z, back = to_model(f, scale)

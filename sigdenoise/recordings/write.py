@@ -8,12 +8,13 @@ leaves no partial file (and an existing output untouched).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 
 from sigdenoise.atomic import replacing, unwritable_reason
-from sigdenoise.errors import SignalIOError
+from sigdenoise.errors import SettingsError, SignalIOError
 from sigdenoise.recordings.read import Chunk, Source, quote
 
 NPY_HEADER = 128  # bytes reserved for a streamed .npy header, rewritten with the final shape
@@ -25,6 +26,26 @@ def _npy_header(shape: tuple[int, ...]) -> bytes:
     return b"\x93NUMPY\x01\x00" + len(body).to_bytes(2, "little") + body.encode("latin1")
 
 
+def same_file(a, b) -> bool:
+    """Whether paths a and b name one file: the same existing file (samefile: through ./, symlinks
+    and hard links), or, where one does not exist yet, the same resolved path."""
+    a, b = Path(a), Path(b)
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+        return a.resolve() == b.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: not a file we read
+        return False
+
+
+def refuse_same(option: str, path: Path | None, others: dict[str, Path | None]) -> None:
+    """SettingsError(option) if `path` names the same file as one of `others` ({"the input": path,
+    "--model": path}): denoise never replaces a file it reads, nor writes two outputs into one."""
+    for what, other in others.items():
+        if path is not None and other is not None and same_file(path, other):
+            raise SettingsError(option, f"{path} is the same file as {what} {other}; name another file")
+
+
 class Writer:
     """`with Writer(out, source) as w: w.write(chunk, denoised)`; renamed into place on success."""
 
@@ -34,6 +55,7 @@ class Writer:
         self.fmt = f"%.{digits}g"
         self.rows = 0
         self.length: int | None = None  # .npy rows: the one signal length allowed
+        self.f = None
 
     @staticmethod
     def check(out) -> None:
@@ -46,14 +68,18 @@ class Writer:
     def __enter__(self) -> "Writer":
         self.check(self.out)
         self._replacing = replacing(self.out, make_parents=False)
+        tmp = self._replacing.__enter__()
         try:
-            self.f = open(self._replacing.__enter__(), "wb")
-        except OSError as e:
-            raise SignalIOError(self.out, f"cannot write here ({e.strerror})") from None
-        if self.npy and self.src.layout == "rows":
-            self.f.write(_npy_header((0, 0)))
-        elif not self.npy and self.src.header is not None:
-            self.f.write((self.src.header + "\n").encode())
+            self.f = open(tmp, "wb")
+            if self.npy and self.src.layout == "rows":
+                self.f.write(_npy_header((0, 0)))
+            elif not self.npy and self.src.header is not None:
+                self.f.write((self.src.header + "\n").encode())
+        except BaseException as e:
+            if self.f is not None:
+                self.f.close()
+            self._replacing.__exit__(type(e), e, e.__traceback__)  # removes tmp; an OSError -> OutputError
+            raise
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -62,11 +88,19 @@ class Writer:
                 shape = (self.length,) if self.src.ndim == 1 else (self.rows, self.length + len(self.src.id_cols))
                 self.f.seek(0)
                 self.f.write(_npy_header(shape))
+            self.f.close()  # flushes: a full disk may show only now
+        except OSError as e:
+            if exc_type is None:
+                exc_type, exc, tb = type(e), e, e.__traceback__
         finally:
             self.f.close()
-            self._replacing.__exit__(exc_type, exc, tb)  # renamed into place, or removed
+        # Renamed into place, or removed; an OSError becomes an OutputError naming the output.
+        self._replacing.__exit__(exc_type, exc, tb)
 
     def write(self, chunk: Chunk, out: np.ndarray | list[np.ndarray]) -> None:
+        """Append the denoised signals of a chunk; a non-finite value is refused (SignalIOError naming
+        the input's line or row), so that no output holds NaN or inf."""
+        _check_finite_output(self.src.path, chunk, out)
         if self.src.layout == "columns":
             self._columns(out)
         elif self.npy:
@@ -135,6 +169,19 @@ class Writer:
                 cells.insert(i, quote(s))
             lines.append(",".join(cells) + "\n")
         self.f.write("".join(lines).encode())
+
+
+def _check_finite_output(path: Path, chunk: Chunk, out) -> None:
+    """The first signal of `out` with a NaN or inf raises, naming its line (row, column) of the input."""
+    ok = np.isfinite(out).all(axis=1) if isinstance(out, np.ndarray) else [np.isfinite(r).all() for r in out]
+    if all(ok):
+        return
+    k = next(i for i, good in enumerate(ok) if not good)
+    j = int(np.flatnonzero(~np.isfinite(out[k]))[0])
+    peak = float(np.abs(chunk.values[k]).max())
+    raise SignalIOError(path, f"denoising gave {out[k][j]} at sample {j + 1} (the signal's largest |value| is "
+                              f"{peak:.3g}): values this extreme, or a broken model (NaN weights); nothing was written",
+                        chunk.lines[k], what=chunk.unit)  # fmt: skip
 
 
 def _floats(out: Path, texts: list[list[str]]) -> np.ndarray:

@@ -6,6 +6,7 @@ Writes only through RunFolder; reports progress through the `on_event` callback 
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 
 import numpy as np
@@ -14,12 +15,13 @@ import torch
 
 from sigdenoise import seeds, synthetic
 from sigdenoise.atomic import write_text
+from sigdenoise.errors import NonFiniteError
 from sigdenoise.evaluate import scoring
 from sigdenoise.models import bundle
 from sigdenoise.models.autoencoder import Autoencoder
 from sigdenoise.models.svd import Identity, SVDProjector
 from sigdenoise.study import figures, tables
-from sigdenoise.study.resume import check_resumable
+from sigdenoise.study.resume import check_model, check_resumable, complete_rows
 from sigdenoise.study.runfolder import RESULT_COLUMNS, RunFolder, git_commit
 from sigdenoise.study.settings import GridSettings
 from sigdenoise.train import front
@@ -28,6 +30,17 @@ from sigdenoise.train.members import Member
 
 Event = Callable[..., None]
 KEY = ["model", "variant", "activation", "latent", "train_noise", "noise", "seed", "eval"]
+# Every metric a row must hold as a finite number (mean_mse: probe rows only).
+FINITE = ["mse", "snr_in_db", "snr_out_db", "snr_gain_db"]
+
+
+def check_finite(rows: list[dict], name: str) -> None:
+    """Refuse rows with a NaN or inf metric before they are written (a diverged model)."""
+    for r in rows:
+        bad = [c for c in FINITE + (["mean_mse"] if r["eval"] == "probe" else []) if not np.isfinite(r[c])]
+        if bad:
+            raise NonFiniteError(f"{name}: its {r['eval']} {bad[0]} at noise {r['noise']:g} is {r[bad[0]]} (the "
+                                 f"model diverged; lower the variant's weight or the noise); no row was written")  # fmt: skip
 
 
 def _key(row: dict) -> tuple:
@@ -96,8 +109,17 @@ class _Table:
 
     def __init__(self, folder: RunFolder):
         self.folder = folder
-        self.rows = folder.read_results().to_dict("records")
-        self.done = {_key(r) for r in self.rows}
+        df = folder.read_results()
+        ok = complete_rows(df)
+        if not ok.all():  # rows cut short or non-finite are recomputed; the rest re-read as clean numbers
+            df = pd.read_csv(io.StringIO(df[ok].to_csv(index=False)), keep_default_na=False,
+                             na_values={c: [""] for c in RESULT_COLUMNS if c not in ("model", "variant", "activation", "eval")},
+                             dtype={c: str for c in ("model", "variant", "activation", "eval")})  # fmt: skip
+        self.rows, self.done = [], set()
+        for r in df.to_dict("records"):  # a duplicated row is kept once
+            if _key(r) not in self.done:
+                self.done.add(_key(r))
+                self.rows.append(r)
 
     def add(self, new: list[dict]) -> None:
         fresh = [r for r in new if _key(r) not in self.done]
@@ -113,16 +135,20 @@ def run(settings: GridSettings, folder: RunFolder, device: torch.device, on_even
     """Run (or resume) the grid in `folder`; returns every results row the folder holds."""
     emit = on_event or (lambda *a, **k: None)
     check_resumable(folder, settings)
+    for m in grid_members(settings):  # a saved model must be the member it is named after, before any write
+        if folder.model_path(m.name).is_file():
+            check_model(folder.model_path(m.name), bundle.read_meta(folder.model_path(m.name)), m)
     folder.write_config(settings.to_dict(), str(device))
     table = _Table(folder)
     train = {s: synthetic.training_set(s, settings.n_train, settings.sd) for s in settings.seeds}
     sets = {s: scoring.eval_sets(s, settings.n_test, settings.sd, settings.probe_copies) for s in settings.seeds}
     probe_rows: list[dict] = []
 
-    def record(denoiser, base: dict, seed: int, levels=None) -> list[dict]:
+    def record(denoiser, base: dict, seed: int, levels=None, name: str = "") -> list[dict]:
         out = []
         for level in levels or settings.noises:
             rows, recon = scoring.rows(denoiser, base, sets[seed], level, seed)
+            check_finite(rows, name or f"{base['model']} (seed {seed})")
             out += rows
             if seed == settings.seeds[0]:
                 probe_rows.append({**base, "noise": level, "recon": recon["probe"]})
@@ -142,7 +168,7 @@ def run(settings: GridSettings, folder: RunFolder, device: torch.device, on_even
     ae_rows = []
     for m in members:
         base, levels = _ae_base(m, models[m][1], settings)
-        ae_rows += record(models[m][0], base, m.seed, levels)
+        ae_rows += record(models[m][0], base, m.seed, levels, m.name)
     table.add(ae_rows)
     folder.write_probe(probe_table(probe_rows, sets[settings.seeds[0]][0]))
     return table.frame()
@@ -166,6 +192,7 @@ def _models(members: list[Member], train: dict[int, np.ndarray], settings: GridS
         path = folder.model_path(m.name)
         if path.is_file():
             models[m] = bundle.load(path, device)
+            check_model(path, models[m][1], m)
     todo = [m for m in members if m not in models]
     if todo:
         models.update(_train_and_save(todo, train, settings, folder, device, emit))
@@ -181,6 +208,11 @@ def _train_and_save(todo: list[Member], train: dict[int, np.ndarray], settings: 
     log = trained.log
     emit("train_end", seconds=log.seconds)
     folder.merge_loss_table(pd.DataFrame(log.losses, columns=[m.name for m in trained.models]))
+    for i, (m, model) in enumerate(trained.models.items()):  # none is saved if one diverged
+        loss = float(log.losses[-1, i])
+        if not np.isfinite(loss) or not all(torch.isfinite(p).all() for p in model.parameters()):
+            raise NonFiniteError(f"{m.name}: training diverged (final loss {loss}); lower the variant's weight, "
+                                 f"the noise or the epochs; no model was saved")  # fmt: skip
     out = {}
     for i, (m, model) in enumerate(trained.models.items()):
         meta = _member_meta(log.losses, i, log.seconds, len(todo), settings, bundle.training_range(train[m.seed]), m)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,55 +18,18 @@ import torch
 
 from sigdenoise import synthetic
 from sigdenoise.atomic import write_text
+from sigdenoise.errors import OutputError
 from sigdenoise.evaluate import claims, stats
 from sigdenoise.evaluate.subspace import linear_decoder_basis, principal_angles
 from sigdenoise.models import bundle
 from sigdenoise.models.activations import ACTIVATIONS
 from sigdenoise.models.svd import SVDProjector
-from sigdenoise.study import figures, grid, report_rows, report_text, tables
-from sigdenoise.study.runfolder import RunFolder, git_commit
-from sigdenoise.study.settings import GridSettings
+from sigdenoise.study import figures, grid, report_rows, report_text, resume, tables
+from sigdenoise.study.runfolder import RunFolder, git_commit, locked
+from sigdenoise.study.settings import GridSettings, ReportSettings
 
 REPORT_COLUMNS = ["model", "variant", "activation", "latent", "train_noise", "noise", "seed", "eval", "family", "mse", "mean_mse",
                   "snr_in_db", "snr_out_db", "snr_gain_db", "epochs", "n_train", "final_train_loss", "settings"]  # fmt: skip
-
-
-@dataclass(frozen=True)
-class ReportSettings:
-    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
-    epochs: int = 100
-    """Fewer than the grid's default (300): 5 seeds x 14 models, the variants and the Bayes ceiling
-    then fit in about half an hour on 2 cores. REPORT.md states it."""
-    n_train: int = synthetic.N_TRAIN
-    n_test: int = synthetic.N_TEST
-    n_valid: int = 1_000
-    sd: float = synthetic.SD
-    quick: bool = False
-
-    variant_activation: str = "gelu"
-    """The variants (issue 6) are compared on one activation at latent 5."""
-    wide_width: int = 256
-    wide_epochs: int = 150
-
-    @classmethod
-    def quick_settings(cls) -> "ReportSettings":
-        return cls(seeds=(0, 1), epochs=4, n_train=1_000, n_test=200, n_valid=200, quick=True, wide_width=32, wide_epochs=4)
-
-    def grid(self, device: str) -> GridSettings:
-        return GridSettings(seeds=self.seeds, epochs=self.epochs, n_train=self.n_train, n_test=self.n_test,
-                            sd=self.sd, device=device)  # fmt: skip
-
-    def grids(self, device: str) -> dict[str, GridSettings]:
-        """The grid runs behind the report, by cache subfolder: the study's grid over seeds, the
-        variants on one activation, and the wide denoiser near the ceiling (first seed only)."""
-        base = self.grid(device)
-        return {
-            "grid": base,
-            "variants": replace(base, activations=(self.variant_activation,), latents=(5,), seeds=self.seeds[:1],
-                                variants=("denoising", "sparse", "contractive", "vae")),
-            "wide": replace(base, activations=(self.variant_activation,), latents=(5,), variants=("denoising",),
-                            seeds=self.seeds[:1], width=self.wide_width, epochs=self.wide_epochs),
-        }  # fmt: skip
 
 
 def linear_angles(folder: RunFolder, settings: ReportSettings) -> dict[int, np.ndarray]:
@@ -90,9 +52,10 @@ def train_grids(runs: dict[str, GridSettings], cache: Path, device: torch.device
     for name, gs in runs.items():
         emit("stage", f"grid run '{name}' in {cache / name}")
         folder = RunFolder(cache / name)
-        cached |= folder.models.is_dir() and any(folder.models.iterdir())
-        grid.run(gs, folder, device, on_event)
-        grid_models = [bundle.load(folder.model_path(m.name)) for m in grid.grid_members(gs)]
+        with locked(folder.root, "--cache"):
+            cached |= folder.models.is_dir() and any(folder.models.iterdir())
+            grid.run(gs, folder, device, on_event)
+            grid_models = [bundle.load(folder.model_path(m.name)) for m in grid.grid_members(gs)]
         for model, meta in grid_models:
             models[model.seed].append((model, meta))
         # Each grid trains in one go; its models record that training's wall time.
@@ -132,14 +95,24 @@ def build(settings: ReportSettings, out: Path, cache: Path, device: torch.device
     """Write the whole report into `out`; returns the tidy rows (also out/results.csv)."""
     emit = on_event or (lambda *a, **k: None)
     t0 = time.perf_counter()
-    if fresh and cache.exists():
-        shutil.rmtree(cache)
-    runs = settings.grids(str(device.type))
-    models, cached, train_seconds = train_grids(runs, cache, device, on_event)
+    with locked(cache, "--cache"):
+        if fresh:  # only a report cache's run folders, never a folder that holds anything else
+            for run in resume.check_fresh_cache(cache):
+                try:
+                    shutil.rmtree(run)
+                except OSError as e:
+                    raise OutputError(run, f"cannot delete it for --fresh ({e.strerror or e})", e.strerror) from None
+        runs = settings.grids(str(device.type))
+        models, cached, train_seconds = train_grids(runs, cache, device, on_event)
+        return _write_report(settings, out, cache, runs, models, cached, train_seconds, emit, t0)
+
+
+def _write_report(settings: ReportSettings, out: Path, cache: Path, runs: dict[str, GridSettings], models: dict[int, list],
+                  cached: bool, train_seconds: float, emit: Callable[..., None], t0: float) -> pd.DataFrame:  # fmt: skip
+    """Evaluate every denoiser over seeds and write out/: results.csv, figures/, claims.csv, REPORT.md."""
     folder = RunFolder(cache / "grid")
     emit("stage", "evaluating every denoiser, per family, over seeds")
     df = report_table(settings, runs["grid"], models)
-    out.mkdir(parents=True, exist_ok=True)
     write_text(out / "results.csv", df.to_csv(index=False))
     angles = linear_angles(folder, settings)
     emit("stage", "tables, claims and figures")

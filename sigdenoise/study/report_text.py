@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -15,9 +14,7 @@ from sigdenoise.evaluate import claims, stats
 from sigdenoise.models.activations import ACTIVATIONS
 from sigdenoise.models.baselines import CLASSICAL, CLASSICAL_LABELS
 from sigdenoise.study import tables
-
-if TYPE_CHECKING:
-    from sigdenoise.study.report import ReportSettings
+from sigdenoise.study.settings import ReportSettings
 
 
 def study_rows(df: pd.DataFrame) -> pd.DataFrame:

@@ -1,18 +1,24 @@
 """Whether a run may be written into a folder: one that can be made, that holds a run (or nothing),
 whose earlier rows were made with the same training settings, and whose axes the new run keeps.
 
-Every check raises SettingsError naming the option at fault, before any training.
+Every check raises SettingsError naming the option at fault, before any training. A resumed run
+trusts nothing it reads back: rows that are incomplete or non-finite are recomputed
+(`complete_rows`), and a saved model must be the member its file name says (`check_model`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import fields
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from sigdenoise.atomic import unwritable_reason
-from sigdenoise.errors import SettingsError
-from sigdenoise.study.runfolder import RunFolder
+from sigdenoise.errors import BundleError, SettingsError
+from sigdenoise.study.runfolder import LOCK, RunFolder
 from sigdenoise.study.settings import GridSettings
 
 AXES = ("activations", "latents", "noises", "seeds", "variants")
@@ -33,7 +39,7 @@ def check_folder_is_run(root: Path) -> None:
     a run's config.json, or the current directory named as ''."""
     if str(root) in ("", "."):
         raise SettingsError("--out", "needs a folder name (the current directory is not a run folder)")
-    if root.is_dir() and not (root / "config.json").is_file() and any(root.iterdir()):
+    if root.is_dir() and not (root / "config.json").is_file() and any(p.name != LOCK for p in root.iterdir()):
         raise SettingsError("--out", f"{root} is a folder with other files and no run's config.json; choose another --out")
 
 
@@ -86,3 +92,84 @@ def check_report_folders(out: Path, cache: Path, grids: dict[str, GridSettings])
     check_folder(cache, "--cache")
     for name, settings in grids.items():
         check_resumable(RunFolder(cache / name), settings, "--cache")
+
+
+# The report's cache: these run folders and nothing else (report.ReportSettings.grids).
+CACHE_RUNS = ("grid", "variants", "wide")
+RUN_ENTRIES = {"config.json", "results.csv", "probe.csv", "summary.md", "training_loss.csv", "figures", "models", LOCK}
+
+
+def _is_run(path: Path) -> bool:
+    """A folder a grid run wrote: a run's config.json, and only a run's files (or an atomic
+    write's leftover .NAME.XXXX.tmp) beside it."""
+    if not path.is_dir() or path.is_symlink():
+        return False
+    try:
+        if not isinstance(json.loads((path / "config.json").read_text()).get("settings"), dict):
+            return False
+        names = [p.name for p in path.iterdir()]
+    except (OSError, ValueError, AttributeError):
+        return False
+    return all(n in RUN_ENTRIES or (n.startswith(".") and n.endswith(".tmp")) for n in names)
+
+
+def check_fresh_cache(cache: Path) -> list[Path]:
+    """The run folders `report --fresh` may delete: `cache` must be a report cache (only grid/,
+    variants/, wide/ at the top, each a run folder); anything else is refused before anything is
+    touched, since the folder may be a user's."""
+    cache = Path(cache)
+    if not cache.exists():
+        return []
+    if not cache.is_dir() or cache.is_symlink():
+        raise SettingsError("--cache", f"{cache} is not a report cache folder; --fresh deletes only a report cache")
+    runs = []
+    for p in sorted(cache.iterdir()):
+        if p.name == LOCK:
+            continue
+        if p.name not in CACHE_RUNS or not _is_run(p):
+            raise SettingsError("--cache", f"{cache} holds {p.name}, which is not a report cache's run folder "
+                                           f"({', '.join(CACHE_RUNS)}); --fresh deletes only a report cache: "
+                                           f"choose another --cache or remove it yourself")  # fmt: skip
+        runs.append(p)
+    return runs
+
+
+_METRICS = ("noise", "seed", "mse", "snr_in_db", "snr_out_db", "snr_gain_db")
+_AE_COLUMNS = ("epochs", "n_train", "final_train_loss", "train_seconds", "ensemble_size")
+
+
+def complete_rows(df: pd.DataFrame) -> np.ndarray:
+    """Which rows read back from results.csv are whole and finite (bool, (rows,)): a row cut short,
+    with a cell that is not a number, or with a NaN or inf metric is recomputed, not kept."""
+    def num(col):
+        return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float) if col in df else np.full(len(df), np.nan)
+
+    model, kind = df["model"].astype(str), df["eval"].astype(str)
+    ok = model.isin(["noisy", "svd", "ae"]).to_numpy() & kind.isin(["probe", "test"]).to_numpy()
+    for col in _METRICS:
+        ok &= np.isfinite(num(col))
+    ok &= np.isfinite(num("mean_mse")) | (kind != "probe").to_numpy()
+    ok &= np.isfinite(num("latent")) | (model == "noisy").to_numpy()
+    is_ae = (model == "ae").to_numpy()
+    for col in _AE_COLUMNS:
+        ok &= np.isfinite(num(col)) | ~is_ae
+    ok &= (df["activation"].astype(str).str.len() > 0).to_numpy() | ~is_ae
+    return ok
+
+
+def check_model(path: Path, meta: dict, member) -> None:
+    """A saved model must be the member its file name says (a renamed or copied file is not): its
+    activation, latent, variant, training noise, width, loss and seed, else a BundleError."""
+    want = {"activation": member.activation, "latent": member.latent, "variant": member.variant,
+            "train_noise": member.train_noise, "width": member.width, "loss": member.loss, "seed": member.seed}  # fmt: skip
+    default = {"variant": "plain", "train_noise": 0.0, "width": None, "loss": "mse"}  # models saved before the variants
+    for key, value in want.items():
+        got = meta.get(key, default.get(key, "missing"))
+        try:
+            same = (got is None and value is None) or (
+                math.isclose(float(got), float(value), rel_tol=1e-9, abs_tol=1e-12) if isinstance(value, (int, float))
+                and not isinstance(got, (str, bool)) and got is not None else got == value)  # fmt: skip
+        except (TypeError, ValueError):
+            same = False
+        if not same:
+            raise BundleError(f"{path}: holds a model with {key} {got!r}, not the {value!r} of {member.name}")

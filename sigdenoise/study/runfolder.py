@@ -1,11 +1,17 @@
 """The run folder: every file a grid run writes, written atomically so a killed run leaves
-valid files. Layout: config.json, results.csv, probe.csv, summary.md, figures/, models/."""
+valid files. Layout: config.json, results.csv, probe.csv, summary.md, figures/, models/, and
+.lock while a run holds the folder (`locked`)."""
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
+import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -13,6 +19,9 @@ import pandas as pd
 
 import sigdenoise
 from sigdenoise.atomic import write_text
+from sigdenoise.errors import OutputError, SettingsError
+
+LOCK = ".lock"
 
 RESULT_COLUMNS = [
     "model", "variant", "activation", "latent", "train_noise", "noise", "seed", "eval",
@@ -89,3 +98,54 @@ class RunFolder:
 
     def model_path(self, name: str) -> Path:
         return self.models / f"{name}.safetensors"
+
+
+@contextmanager
+def locked(root: Path, option: str = "--out") -> Iterator[None]:
+    """Hold an exclusive lock on run folder `root` (made if missing) for the block: a second run
+    into it is refused at once, naming the pid that holds it. The lock file holds that pid and is
+    removed on the way out, as is the folder if this run made it and left it empty."""
+    root = Path(root)
+    made = not root.exists()
+    path = root / LOCK
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as e:
+                os.close(fd)
+                if e.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                try:
+                    pid = path.read_text().strip() or "unknown"
+                except OSError:
+                    pid = "unknown"
+                raise SettingsError(option, f"{root} is in use by another sigdenoise run (pid {pid}); wait for it "
+                                            f"to finish or choose another {option}") from None  # fmt: skip
+            # The holder before us may have removed the file after we opened it: lock the one there now.
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(path))
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+    except OSError as e:
+        raise OutputError(path, f"cannot lock the run folder ({e.strerror or e})", e.strerror) from None
+    try:
+        yield
+    finally:
+        try:
+            path.unlink()
+        except OSError:
+            pass
+        os.close(fd)
+        if made:
+            try:
+                root.rmdir()  # only if empty: a run that wrote nothing leaves nothing
+            except OSError:
+                pass

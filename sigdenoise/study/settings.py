@@ -8,17 +8,40 @@ one-line message naming the CLI option at fault. A field that is a CLI option ca
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
 
 from sigdenoise import synthetic
 from sigdenoise.device import DEFAULT_DEVICE, DEVICES
-from sigdenoise.errors import require
+from sigdenoise.errors import SettingsError, require
 from sigdenoise.models.activations import ACTIVATIONS
 from sigdenoise.models.autoencoder import LATENTS
 from sigdenoise.train.common import BATCH_SIZE, DEFAULT_EPOCHS, LR
 from sigdenoise.train.objectives import VARIANTS, VariantSettings
 
 __all__ = ["DEFAULT_EPOCHS", "GridSettings"]
+
+MAX_LEVEL = 1e6  # the largest --noise and --sd: far beyond any study, still finite in float32 squares
+MAX_EPOCHS = 1_000_000
+# Bytes one signal costs while a grid runs: float64 and float32 copies, noisy copies, reconstructions.
+BYTES_PER_SIGNAL = 100 * 8 * 4
+
+
+def _finite(x) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def data_bytes(n_train: int, n_test: int, n_seeds: int) -> int:
+    """A lower estimate of the memory the signals of a run take (all seeds' sets are held at once)."""
+    return (n_train + n_test) * BYTES_PER_SIGNAL * max(n_seeds, 1)
+
+
+def physical_memory() -> int | None:
+    """The machine's RAM in bytes, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def _variant(name: str, help: str):
@@ -67,14 +90,25 @@ class GridSettings:
             require(k in LATENTS, "--latent", f"must be 1 or 5, got {k}")
         for level in self.noises:
             # 0 would make every SNR infinite: the comparison needs noise to remove.
-            require(math.isfinite(level) and level > 0, "--noise", f"must be a finite level > 0, got {level}")
+            require(_finite(level) and 0 < level <= MAX_LEVEL, "--noise", f"must be a finite level > 0 and at most {MAX_LEVEL:g}, got {level}")
         require(self.epochs >= 1, "--epochs", f"must be at least 1, got {self.epochs}")
+        require(self.epochs <= MAX_EPOCHS, "--epochs", f"must be at most {MAX_EPOCHS:,}, got {self.epochs}")
         require(self.n_train >= 10, "--n-train", f"must be at least 10, got {self.n_train}")
         require(self.n_test >= 1, "--n-test", f"must be at least 1, got {self.n_test}")
-        require(self.sd > 0, "--sd", f"must be > 0, got {self.sd}")
+        require(_finite(self.sd) and 0 < self.sd <= MAX_LEVEL, "--sd", f"must be finite, in (0, {MAX_LEVEL:g}], got {self.sd}")
+        require(self.batch_size >= 1, "--batch-size", f"must be at least 1, got {self.batch_size}")
+        require(_finite(self.lr) and 0 < self.lr <= 1, "--lr", f"must be finite, in (0, 1], got {self.lr}")
+        require(self.probe_copies >= 1, "--probe-copies", f"must be at least 1, got {self.probe_copies}")
         require(self.device in DEVICES, "--device", f"must be auto, cpu or cuda, got {self.device!r}")
         for s in self.seeds:
-            require(s >= 0, "--seed", f"must be >= 0, got {s}")
+            # Seeds key torch generators (seeds.batch_order: 10_007 * seed + 1 < 2**64).
+            require(0 <= s < 2**32, "--seed", f"must be in [0, 2**32), got {s}")
+        need = data_bytes(self.n_train, self.n_test, len(set(self.seeds)))
+        ram = physical_memory()
+        if ram is not None and need > ram:
+            option = "--n-train" if self.n_train >= self.n_test else "--n-test"
+            raise SettingsError(option, f"{self.n_train:,} training and {self.n_test:,} test signals per seed need about "
+                                        f"{need / 2**30:,.1f} GiB, more than this machine's {ram / 2**30:,.1f} GiB of memory")  # fmt: skip
         for v in self.variants:
             require(v in VARIANTS, "--variant", f"unknown variant {v!r}; choose from {', '.join(VARIANTS)}")
         require(self.width is None or self.width >= 8, "--width", f"must be at least 8, got {self.width}")
@@ -92,3 +126,41 @@ class GridSettings:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    epochs: int = 100
+    """Fewer than the grid's default (300): 5 seeds x 14 models, the variants and the Bayes ceiling
+    then fit in about half an hour on 2 cores. REPORT.md states it."""
+    n_train: int = synthetic.N_TRAIN
+    n_test: int = synthetic.N_TEST
+    n_valid: int = 1_000
+    sd: float = synthetic.SD
+    quick: bool = False
+
+    variant_activation: str = "gelu"
+    """The variants (issue 6) are compared on one activation at latent 5."""
+    wide_width: int = 256
+    wide_epochs: int = 150
+
+    @classmethod
+    def quick_settings(cls) -> "ReportSettings":
+        return cls(seeds=(0, 1), epochs=4, n_train=1_000, n_test=200, n_valid=200, quick=True, wide_width=32, wide_epochs=4)
+
+    def grid(self, device: str) -> GridSettings:
+        return GridSettings(seeds=self.seeds, epochs=self.epochs, n_train=self.n_train, n_test=self.n_test,
+                            sd=self.sd, device=device)  # fmt: skip
+
+    def grids(self, device: str) -> dict[str, GridSettings]:
+        """The grid runs behind the report, by cache subfolder: the study's grid over seeds, the
+        variants on one activation, and the wide denoiser near the ceiling (first seed only)."""
+        base = self.grid(device)
+        return {
+            "grid": base,
+            "variants": replace(base, activations=(self.variant_activation,), latents=(5,), seeds=self.seeds[:1],
+                                variants=("denoising", "sparse", "contractive", "vae")),
+            "wide": replace(base, activations=(self.variant_activation,), latents=(5,), variants=("denoising",),
+                            seeds=self.seeds[:1], width=self.wide_width, epochs=self.wide_epochs),
+        }  # fmt: skip

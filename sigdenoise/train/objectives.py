@@ -16,6 +16,7 @@ field. The vmapped engine (train/vmapped.py) reads nothing else of it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ LOSSES = ("mse", "bce")
 # Signals are mapped into [0, 1] for the cross-entropy loss by a fixed affine map: the families
 # stay within +-sqrt(2), so [-1.5, 1.5] holds every clean signal.
 BCE_RANGE = (-1.5, 1.5)
+MAX_WEIGHT = 1e6  # the largest penalty weight: beyond it the penalty swamps (or overflows) the loss
 
 
 @dataclass(frozen=True)
@@ -51,12 +53,13 @@ class VariantSettings:
 
     def __post_init__(self) -> None:
         require(self.train_noise_kind in NOISE_KINDS, "--train-noise-kind", f"must be one of {', '.join(NOISE_KINDS)}")
-        require(0 <= self.train_noise_rate < 1, "--train-noise-rate", "must be in [0, 1)")
+        require(0 <= self.train_noise_rate < 1, "--train-noise-rate", f"must be in [0, 1), got {self.train_noise_rate}")
         require(self.sparse_kind in SPARSE_KINDS, "--sparse-kind", f"must be one of {', '.join(SPARSE_KINDS)}")
-        require(self.sparse_weight >= 0, "--sparse-weight", "must be >= 0")
-        require(0 < self.rho < 1, "--rho", "must be in (0, 1)")
-        require(self.contractive_weight >= 0, "--contractive-weight", "must be >= 0")
-        require(self.beta >= 0, "--beta", "must be >= 0")
+        for option, weight in (("--sparse-weight", self.sparse_weight), ("--contractive-weight", self.contractive_weight),
+                               ("--beta", self.beta)):  # fmt: skip
+            # inf or a huge weight makes the loss non-finite: refuse it before training.
+            require(math.isfinite(weight) and 0 <= weight <= MAX_WEIGHT, option, f"must be finite, in [0, {MAX_WEIGHT:g}], got {weight}")
+        require(0 < self.rho < 1, "--rho", f"must be in (0, 1), got {self.rho}")
         require(self.loss in LOSSES, "--loss", f"must be one of {', '.join(LOSSES)}")
 
 
