@@ -26,6 +26,7 @@ import time
 import numpy as np
 import torch
 
+from sigdenoise import seeds as seed_streams
 from sigdenoise import synthetic
 from sigdenoise.device import resolve
 from sigdenoise.models.activations import ACTIVATIONS
@@ -104,7 +105,7 @@ def time_legacy(members, n, device, epochs: int = 2) -> float:
     seeds = sorted(data)
     stacked = torch.stack([data[s] for s in seeds])
     index = [torch.tensor([seeds.index(m.seed) for m in st.members], device=device) for st in ens.stacks]
-    opt, gen = torch.optim.Adam(ens.parameters(), lr=1e-3), seeds.batch_order(0)
+    opt, gen = torch.optim.Adam(ens.parameters(), lr=1e-3), seed_streams.batch_order(0)
     times = []
     for _ in range(epochs):
         t0 = time.perf_counter()
