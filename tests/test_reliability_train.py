@@ -165,3 +165,38 @@ def test_train_options_that_would_fail_later_are_refused_first(tmp_path, args, o
               "1" if "--epochs" not in args else "1e-3")  # fmt: skip
     assert res.exit_code == 2 and one_line(res).startswith(f"Error: {option}"), res.output
     assert "Traceback" not in res.output and list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_in_train_is_one_line_and_writes_nothing(tmp_path, monkeypatch):
+    import sigdenoise.recordings.training as training
+
+    def interrupt(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training.front, "train", interrupt)
+    res = cli("train", "--epochs", "1", "--n-train", "50", "--out", tmp_path / "m.safetensors")
+    assert res.exit_code == 130 and res.output.strip().splitlines()[-1] == "Error: interrupted; nothing was written"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_numbered_header_beside_an_id_column_is_a_header(tmp_path):
+    """The hint of a text cell among numbers says --id-col 1; following it must not turn the
+    header `id,1,2,…,100` into a denoised signal."""
+    rng = np.random.default_rng(0)
+    x = np.sin(np.arange(100) / 5) + 0.1 * rng.standard_normal((3, 100))
+    src = tmp_path / "ids.csv"
+    lines = ["id," + ",".join(str(k) for k in range(1, 101))] + [f"s{i}," + ",".join(f"{v:.6f}" for v in r) for i, r in enumerate(x)]
+    src.write_text("\n".join(lines) + "\n")
+    res = cli("denoise", src, "-o", tmp_path / "out.csv")
+    assert res.exit_code == 2 and "pass --id-col 1 if column 1 holds ids" in one_line(res)
+    res = cli("denoise", src, "-o", tmp_path / "out.csv", "--id-col", "1")
+    assert res.exit_code == 0, res.output
+    out = (tmp_path / "out.csv").read_text().splitlines()
+    assert out[0] == lines[0] and [r.split(",")[0] for r in out[1:]] == ["s0", "s1", "s2"]
+
+
+def test_report_out_inside_its_cache_is_refused(tmp_path):
+    cache = tmp_path / "cache"
+    res = cli("report", "--quick", "--cache", cache, "--out", cache / "grid")
+    assert res.exit_code == 2 and one_line(res).startswith("Error: --out:") and "must be apart" in one_line(res)
+    assert not cache.exists()

@@ -140,3 +140,16 @@ def reading_progress(total: int) -> Progress:
     bar = Progress(BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal)
     bar.add_task("reading", total=total)
     return bar
+
+
+INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
+
+
+@contextmanager
+def interrupted(what: str = "rerun the same command to resume") -> Iterator[None]:
+    """Ctrl-C ends a command in one line, exit 130. Every file is written atomically (its temporary
+    removed on the way out): no partial output, and a run folder stays valid and resumable."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise fail(f"interrupted; {what}", INTERRUPTED) from None

@@ -5,8 +5,6 @@ naming the file (and line and column) or the option at fault, exit code 2, and n
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -22,7 +20,7 @@ from sigdenoise.cli.common import (
     as_fields,
     count,
     err,
-    fail,
+    interrupted,
     one_line_errors,
     reading_progress,
 )
@@ -64,7 +62,7 @@ def denoise(
     from sigdenoise.recordings import pipeline
     from sigdenoise.recordings.read import open_signals
 
-    with one_line_errors(), interrupted():
+    with one_line_errors(), interrupted("nothing was written"):
         s = DenoiseSettings(**as_fields(options, {"id_col": "id_cols"}))
         t0 = time.perf_counter()
         pipeline.check_outputs(s)  # now, not after minutes of fitting
@@ -103,11 +101,3 @@ def _write(s: DenoiseSettings, src, chunks, plan) -> tuple[int, int]:
     return n_signals, n_samples
 
 
-@contextmanager
-def interrupted() -> Iterator[None]:
-    """Ctrl-C ends the command with one line and exit code 130; the output's temporary file is
-    already gone (atomic.replacing removes it on any exception)."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        raise fail("interrupted; nothing was written", 130) from None

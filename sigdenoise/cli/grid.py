@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -17,6 +15,7 @@ from sigdenoise.cli.common import (
     Options,
     as_fields,
     err,
+    interrupted,
     one_line_errors,
     stdout,
     training_events,
@@ -36,20 +35,6 @@ G = Options(GridSettings)
 V = Options(GridSettings, rich_help_panel="Variants")
 AXIS = {"show_default": False}  # a repeatable option: its help says its default
 AXES = {"activation": "activations", "latent": "latents", "noise": "noises", "seed": "seeds", "variant": "variants"}
-INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
-
-
-@contextmanager
-def interrupted() -> Iterator[None]:
-    """Ctrl-C ends `grid` and `report` in one line, exit 130. Every file is written atomically
-    (its temporary removed on the way out), so the run folder stays valid and resumable."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        typer.echo("interrupted; rerun the same command to resume", err=True)
-        raise typer.Exit(INTERRUPTED) from None
-
-
 def grid(
     activation: Annotated[Optional[list[Activation]], G("activations", **AXIS)] = None,
     latent: Annotated[Optional[list[int]], G("latents", **AXIS)] = None,

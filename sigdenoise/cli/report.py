@@ -9,8 +9,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from sigdenoise.cli.common import DeviceOpt, err, one_line_errors, plain, training_events, training_progress
-from sigdenoise.cli.grid import interrupted
+from sigdenoise.cli.common import (
+    DeviceOpt,
+    err,
+    interrupted,
+    one_line_errors,
+    plain,
+    training_events,
+    training_progress,
+)
 from sigdenoise.device import DEFAULT_DEVICE
 
 

@@ -15,6 +15,7 @@ from sigdenoise.cli.common import (
     NoiseKind,
     Options,
     err,
+    interrupted,
     one_line_errors,
     plain,
 )
@@ -64,7 +65,7 @@ def train(
         if (e + 1) % 10 == 0:
             err.print(f"[dim]epoch {e + 1}: loss {loss:.5f}[/dim]")
 
-    with one_line_errors():
+    with interrupted("nothing was written"), one_line_errors():
         spec = TrainSpec(
             activation=plain(activation), latent=latent, epochs=epochs, noise=parse_noise(train_noise),
             noise_type=plain(noise_type), scale=scale, n_train=n_train, sd=sd, lr=lr, lr_end=lr_end, seed=seed,

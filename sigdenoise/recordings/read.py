@@ -180,14 +180,20 @@ def _header(path, first: str, header: bool | None, id_spec: list[str], line: int
         raise SignalIOError(path, f"--id-col {named[0]!r} is a name, but --no-header says there is no header", 1)
     if header is None:
         ids = resolve_ids(path, [s for s in id_spec if s not in named], [])
-        header = bool(named) or _looks_like_header(path, [(j, c) for j, c in enumerate(cells) if j not in ids], line)
-    return header, cells if header else [], resolve_ids(path, id_spec, cells if header else [])
+        named_ids = any(c.strip() and not is_number(c) for j, c in enumerate(cells) if j in ids)
+        header = bool(named) or _looks_like_header(path, [(j, c) for j, c in enumerate(cells) if j not in ids], line,
+                                                   named_ids)  # fmt: skip
+    # A numbered header (0, 1, … or id,1,2,…) names its columns by number: --id-col 1 is column 1.
+    words = [c for c in cells if c.strip() and not is_number(c)]
+    numbered = len(cells) - len(words) >= 2 and len(words) <= len(id_spec)
+    names = cells if header and not numbered else []
+    return header, cells if header else [], resolve_ids(path, id_spec, names)
 
 
-def _looks_like_header(path, cells: list[tuple[int, str]], line: int = 1) -> bool:
+def _looks_like_header(path, cells: list[tuple[int, str]], line: int = 1, named_ids: bool = False) -> bool:
     """Whether a first line's non-id cells (position, text) are a header: none of them a number, or
-    exactly the column numbers pandas' to_csv(index=False) writes, 0, 1, …, n−1 (not 1 … n: no
-    common writer numbers so, and a signal may well start 1, 2, 3).
+    exactly the column numbers pandas' to_csv(index=False) writes, 0, 1, …, n−1; or 1 … n beside
+    an id column named in text (`id,1,2,…`; without one, a signal may well start 1, 2, 3).
     A line of numbers with some text among them is neither a header nor a signal: a corrupt first
     line, refused at its first non-number rather than guessed either way."""
     given = [(j, c.strip()) for j, c in cells if c.strip()]
@@ -197,7 +203,8 @@ def _looks_like_header(path, cells: list[tuple[int, str]], line: int = 1) -> boo
     if len(words) == n:
         return n > 0
     if not words:  # pandas' header of an unnamed frame's columns, else a signal
-        return n >= 2 and texts == [str(k) for k in range(n)]
+        numbered = texts == [str(k) for k in range(n)] or named_ids and texts == [str(k) for k in range(1, n + 1)]
+        return n >= 2 and numbered
     j, text = words[0]
     hint = f"pass --header if line {line} is a header"
     if j == 0:

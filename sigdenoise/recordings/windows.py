@@ -119,7 +119,10 @@ def denoise_signals(
             e = np.frexp(peak[odd])[1][:, None]  # (n_odd, 1): peak = m·2^e, 0.5 <= m < 1
             y[odd] = np.ldexp(_denoise(np.ldexp(x[odd], -e), fn, width, hop, scale), e)
             return y
-    return _denoise(x, fn, width, hop, scale)
+    # Unscaled, values near the overflow can still overflow: no warning, the caller's finiteness
+    # check (recordings/write.py) refuses the output in one line naming the row.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _denoise(x, fn, width, hop, scale)
 
 
 def _denoise(x: np.ndarray, fn, width: int, hop: int, scale: dict | None) -> np.ndarray:

@@ -90,6 +90,9 @@ def check_report_folders(out: Path, cache: Path, grids: dict[str, GridSettings])
     kept in the cache (by subfolder) resumable with its settings."""
     check_folder(out, "--out")
     check_folder(cache, "--cache")
+    o, c = Path(out).resolve(), Path(cache).resolve()
+    if o == c or c in o.parents or o in c.parents:
+        raise SettingsError("--out", f"{out} and the cache {cache} must be apart (the report would overwrite its runs)")
     for name, settings in grids.items():
         check_resumable(RunFolder(cache / name), settings, "--cache")
 

@@ -88,7 +88,7 @@ def die_with(parent: int) -> None:
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # no prctl here: the pipes' EOF still ends the worker
+    except (OSError, AttributeError):  # no prctl (not Linux): a killed parent's workers may run on
         pass
     if os.getppid() != parent:  # the parent died before prctl took hold
         os._exit(0)
