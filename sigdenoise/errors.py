@@ -9,6 +9,7 @@ Two helpers word the messages: `require`, the one idiom of every settings check,
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 
@@ -64,6 +65,11 @@ def require(ok: bool, option: str, message: str, error: type[SettingsError] = Se
     """Raise `error(option, message)` unless ok: every settings class validates with this."""
     if not ok:
         raise error(option, message)
+
+
+def finite(x) -> bool:
+    """Whether x is a finite real number (a bool is not): the settings' and model files' test."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def count(n: int, noun: str) -> str:

@@ -138,7 +138,7 @@ def test_train_never_writes_over_its_data_or_a_users_tmp_file(tmp_path):
     link.symlink_to(data)
     for out in (data, link):
         res = cli("train", "--data", data, "--out", out, "--epochs", "1", "--n-train", "50")
-        assert res.exit_code == 2 and "is the training data (--data)" in one_line(res), res.output
+        assert res.exit_code == 2 and f"is the same file as the training data (--data) {data}; name another file" in one_line(res), res.output
         assert data.read_bytes() == before and link.is_symlink()
     mine = tmp_path / "m.safetensors.tmp"  # a user's file with the name a fixed temporary would take
     mine.write_text("mine")

@@ -8,7 +8,6 @@ into it.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
 from sigdenoise.atomic import replacing, unwritable_reason
-from sigdenoise.errors import BundleError, OutputError
+from sigdenoise.errors import BundleError, OutputError, finite
 from sigdenoise.models.activations import ACTIVATIONS
 from sigdenoise.models.autoencoder import LATENTS, Autoencoder
 
@@ -95,10 +94,6 @@ def _int(v, lo: int, hi: int) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi
 
 
-def _finite(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
 # What a model file's metadata must hold before anything is allocated: key -> (check, what it must be).
 SCHEMA = {
     "activation": (lambda v: v in ACTIVATIONS, f"one of {', '.join(ACTIVATIONS)}"),
@@ -108,7 +103,7 @@ SCHEMA = {
     "width": (lambda v: v is None or _int(v, 8, MAX_SIZE), f"empty or a whole number from 8 to {MAX_SIZE:,}"),
     "vae": (lambda v: isinstance(v, bool), "true or false"),
     "output": (lambda v: v in ("linear", "sigmoid"), "linear or sigmoid"),
-    "scale": (lambda v: isinstance(v, dict) and _finite(v.get("center")) and _finite(v.get("half_range"))
+    "scale": (lambda v: isinstance(v, dict) and finite(v.get("center")) and finite(v.get("half_range"))
               and v["half_range"] > 0, "a table of a finite center and a half_range > 0"),  # fmt: skip
 }
 REQUIRED = ("activation", "latent", "seed", "n_samples")

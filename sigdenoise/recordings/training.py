@@ -8,8 +8,6 @@ the grid's model; noisy inputs (a denoising AE), window scaling or a schedule ru
 
 from __future__ import annotations
 
-import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,22 +16,22 @@ import numpy as np
 import torch
 
 from sigdenoise import synthetic
-from sigdenoise.errors import SettingsError, require
+from sigdenoise.errors import finite, require
 from sigdenoise.models import bundle
 from sigdenoise.models.activations import ACTIVATIONS
 from sigdenoise.models.autoencoder import LATENTS
 from sigdenoise.recordings.pipeline import peek_windows
 from sigdenoise.recordings.read import open_signals
 from sigdenoise.recordings.windows import WINDOW
+from sigdenoise.recordings.write import refuse_same
 from sigdenoise.train import front
-from sigdenoise.train.common import BATCH_SIZE, DEFAULT_EPOCHS, LR, cpu_threads
+from sigdenoise.train.common import BATCH_SIZE, DEFAULT_EPOCHS, LR, MAX_EPOCHS, SEED_LIMIT, cpu_threads
 from sigdenoise.train.front import Recipe
 from sigdenoise.train.members import Member
 from sigdenoise.train.objectives import NOISE_KINDS, VariantSettings
 from sigdenoise.train.reference import UNIT_SCALE
 
 # Bounds that keep a training finite and its memory bounded (a window is 100 float32 samples).
-MAX_EPOCHS = 1_000_000
 MAX_WINDOWS = 10_000_000
 MAX_SD = 1e3
 MAX_NOISE = 1e6
@@ -72,13 +70,13 @@ class TrainSpec:
         require(self.latent in LATENTS, "--latent", f"must be 1 or 5, got {self.latent}")
         require(1 <= self.epochs <= MAX_EPOCHS, "--epochs", f"must be between 1 and {MAX_EPOCHS:,}, got {self.epochs}")
         require(10 <= self.n_train <= MAX_WINDOWS, "--n-train", f"must be between 10 and {MAX_WINDOWS:,}, got {self.n_train}")
-        require(math.isfinite(self.sd) and 0 < self.sd <= MAX_SD, "--sd", f"must be > 0 and at most {MAX_SD:g}, got {self.sd}")
-        require(0 <= self.seed < 2**32, "--seed", f"must be between 0 and 2**32 - 1, got {self.seed}")
+        require(finite(self.sd) and 0 < self.sd <= MAX_SD, "--sd", f"must be > 0 and at most {MAX_SD:g}, got {self.sd}")
+        require(0 <= self.seed < SEED_LIMIT, "--seed", f"must be between 0 and 2**32 - 1, got {self.seed}")
         require(self.noise_type in NOISE_KINDS, "--noise-type", f"choose from {', '.join(NOISE_KINDS)}")
         top = max(self.noise) if isinstance(self.noise, tuple) else self.noise
         require(top <= MAX_NOISE, "--train-noise", f"must be at most {MAX_NOISE:g} (the signals' scale is ~1), got {top:g}")
         require(self.noise_type == "gaussian" or top <= 1, "--train-noise", f"a {self.noise_type} rate must be at most 1, got {top}")
-        require(math.isfinite(self.lr) and 0 < self.lr <= 1, "--lr", f"must be > 0 and at most 1, got {self.lr}")
+        require(finite(self.lr) and 0 < self.lr <= 1, "--lr", f"must be > 0 and at most 1, got {self.lr}")
         require(self.lr_end is None or 0 <= self.lr_end <= self.lr, "--lr-end", f"must be between 0 and --lr, got {self.lr_end}")
 
     @property
@@ -89,8 +87,7 @@ class TrainSpec:
 
 def check_paths(spec: TrainSpec, out: Path) -> None:
     """The model must not be written over its own training data (or anything but a model file)."""
-    if spec.data is not None and Path(out).exists() and Path(spec.data).exists() and os.path.samefile(out, spec.data):
-        raise SettingsError("--out", f"{out} is the training data (--data); choose another file for the model")
+    refuse_same("--out", out, {"the training data (--data)": spec.data})
     bundle.check_target(out)
 
 

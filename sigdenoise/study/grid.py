@@ -22,7 +22,7 @@ from sigdenoise.models.autoencoder import Autoencoder
 from sigdenoise.models.svd import Identity, SVDProjector
 from sigdenoise.study import figures, tables
 from sigdenoise.study.resume import check_model, check_resumable, complete_rows
-from sigdenoise.study.runfolder import RESULT_COLUMNS, RunFolder, git_commit
+from sigdenoise.study.runfolder import METRICS, RESULT_COLUMNS, RunFolder, git_commit
 from sigdenoise.study.settings import GridSettings
 from sigdenoise.train import front
 from sigdenoise.train.front import Recipe, Trained
@@ -30,14 +30,12 @@ from sigdenoise.train.members import Member
 
 Event = Callable[..., None]
 KEY = ["model", "variant", "activation", "latent", "train_noise", "noise", "seed", "eval"]
-# Every metric a row must hold as a finite number (mean_mse: probe rows only).
-FINITE = ["mse", "snr_in_db", "snr_out_db", "snr_gain_db"]
 
 
 def check_finite(rows: list[dict], name: str) -> None:
     """Refuse rows with a NaN or inf metric before they are written (a diverged model)."""
     for r in rows:
-        bad = [c for c in FINITE + (["mean_mse"] if r["eval"] == "probe" else []) if not np.isfinite(r[c])]
+        bad = [c for c in METRICS + (("mean_mse",) if r["eval"] == "probe" else ()) if not np.isfinite(r[c])]
         if bad:
             raise NonFiniteError(f"{name}: its {r['eval']} {bad[0]} at noise {r['noise']:g} is {r[bad[0]]} (the "
                                  f"model diverged; lower the variant's weight or the noise); no row was written")  # fmt: skip

@@ -18,7 +18,7 @@ import pandas as pd
 
 from sigdenoise.atomic import unwritable_reason
 from sigdenoise.errors import BundleError, SettingsError
-from sigdenoise.study.runfolder import LOCK, RunFolder
+from sigdenoise.study.runfolder import LOCK, METRICS, RunFolder
 from sigdenoise.study.settings import GridSettings
 
 AXES = ("activations", "latents", "noises", "seeds", "variants")
@@ -137,7 +137,6 @@ def check_fresh_cache(cache: Path) -> list[Path]:
     return runs
 
 
-_METRICS = ("noise", "seed", "mse", "snr_in_db", "snr_out_db", "snr_gain_db")
 _AE_COLUMNS = ("epochs", "n_train", "final_train_loss", "train_seconds", "ensemble_size")
 
 
@@ -149,7 +148,7 @@ def complete_rows(df: pd.DataFrame) -> np.ndarray:
 
     model, kind = df["model"].astype(str), df["eval"].astype(str)
     ok = model.isin(["noisy", "svd", "ae"]).to_numpy() & kind.isin(["probe", "test"]).to_numpy()
-    for col in _METRICS:
+    for col in ("noise", "seed", *METRICS):
         ok &= np.isfinite(num(col))
     ok &= np.isfinite(num("mean_mse")) | (kind != "probe").to_numpy()
     ok &= np.isfinite(num("latent")) | (model == "noisy").to_numpy()
@@ -160,6 +159,18 @@ def complete_rows(df: pd.DataFrame) -> np.ndarray:
     return ok
 
 
+def _same(got, value) -> bool:
+    """A metadata value against the member's: numbers to rounding (JSON may write 1 for 1.0)."""
+    if got is None or value is None:
+        return got is value
+    if isinstance(value, str) or isinstance(got, (str, bool)):
+        return got == value
+    try:
+        return math.isclose(float(got), float(value), rel_tol=1e-9, abs_tol=1e-12)
+    except (TypeError, ValueError):
+        return False
+
+
 def check_model(path: Path, meta: dict, member) -> None:
     """A saved model must be the member its file name says (a renamed or copied file is not): its
     activation, latent, variant, training noise, width, loss and seed, else a BundleError."""
@@ -168,11 +179,5 @@ def check_model(path: Path, meta: dict, member) -> None:
     default = {"variant": "plain", "train_noise": 0.0, "width": None, "loss": "mse"}  # models saved before the variants
     for key, value in want.items():
         got = meta.get(key, default.get(key, "missing"))
-        try:
-            same = (got is None and value is None) or (
-                math.isclose(float(got), float(value), rel_tol=1e-9, abs_tol=1e-12) if isinstance(value, (int, float))
-                and not isinstance(got, (str, bool)) and got is not None else got == value)  # fmt: skip
-        except (TypeError, ValueError):
-            same = False
-        if not same:
+        if not _same(got, value):
             raise BundleError(f"{path}: holds a model with {key} {got!r}, not the {value!r} of {member.name}")

@@ -28,6 +28,8 @@ RESULT_COLUMNS = [
     "mse", "mean_mse", "snr_in_db", "snr_out_db", "snr_gain_db",
     "epochs", "n_train", "final_train_loss", "train_seconds", "ensemble_size",
 ]  # fmt: skip
+# The metrics every row holds as finite numbers; mean_mse too on the probe's rows.
+METRICS = ("mse", "snr_in_db", "snr_out_db", "snr_gain_db")
 
 
 def default_out() -> Path:

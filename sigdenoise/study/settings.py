@@ -7,28 +7,22 @@ one-line message naming the CLI option at fault. A field that is a CLI option ca
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from sigdenoise import synthetic
 from sigdenoise.device import DEFAULT_DEVICE, DEVICES
-from sigdenoise.errors import SettingsError, require
+from sigdenoise.errors import SettingsError, finite, require
 from sigdenoise.models.activations import ACTIVATIONS
 from sigdenoise.models.autoencoder import LATENTS
-from sigdenoise.train.common import BATCH_SIZE, DEFAULT_EPOCHS, LR
+from sigdenoise.train.common import BATCH_SIZE, DEFAULT_EPOCHS, LR, MAX_EPOCHS, SEED_LIMIT
 from sigdenoise.train.objectives import VARIANTS, VariantSettings
 
 __all__ = ["DEFAULT_EPOCHS", "GridSettings"]
 
 MAX_LEVEL = 1e6  # the largest --noise and --sd: far beyond any study, still finite in float32 squares
-MAX_EPOCHS = 1_000_000
 # Bytes one signal costs while a grid runs: float64 and float32 copies, noisy copies, reconstructions.
 BYTES_PER_SIGNAL = 100 * 8 * 4
-
-
-def _finite(x) -> bool:
-    return isinstance(x, (int, float)) and math.isfinite(x)
 
 
 def data_bytes(n_train: int, n_test: int, n_seeds: int) -> int:
@@ -90,19 +84,18 @@ class GridSettings:
             require(k in LATENTS, "--latent", f"must be 1 or 5, got {k}")
         for level in self.noises:
             # 0 would make every SNR infinite: the comparison needs noise to remove.
-            require(_finite(level) and 0 < level <= MAX_LEVEL, "--noise", f"must be a finite level > 0 and at most {MAX_LEVEL:g}, got {level}")
+            require(finite(level) and 0 < level <= MAX_LEVEL, "--noise", f"must be a finite level > 0 and at most {MAX_LEVEL:g}, got {level}")
         require(self.epochs >= 1, "--epochs", f"must be at least 1, got {self.epochs}")
         require(self.epochs <= MAX_EPOCHS, "--epochs", f"must be at most {MAX_EPOCHS:,}, got {self.epochs}")
         require(self.n_train >= 10, "--n-train", f"must be at least 10, got {self.n_train}")
         require(self.n_test >= 1, "--n-test", f"must be at least 1, got {self.n_test}")
-        require(_finite(self.sd) and 0 < self.sd <= MAX_LEVEL, "--sd", f"must be finite, in (0, {MAX_LEVEL:g}], got {self.sd}")
+        require(finite(self.sd) and 0 < self.sd <= MAX_LEVEL, "--sd", f"must be finite, in (0, {MAX_LEVEL:g}], got {self.sd}")
         require(self.batch_size >= 1, "--batch-size", f"must be at least 1, got {self.batch_size}")
-        require(_finite(self.lr) and 0 < self.lr <= 1, "--lr", f"must be finite, in (0, 1], got {self.lr}")
+        require(finite(self.lr) and 0 < self.lr <= 1, "--lr", f"must be finite, in (0, 1], got {self.lr}")
         require(self.probe_copies >= 1, "--probe-copies", f"must be at least 1, got {self.probe_copies}")
         require(self.device in DEVICES, "--device", f"must be auto, cpu or cuda, got {self.device!r}")
         for s in self.seeds:
-            # Seeds key torch generators (seeds.batch_order: 10_007 * seed + 1 < 2**64).
-            require(0 <= s < 2**32, "--seed", f"must be in [0, 2**32), got {s}")
+            require(0 <= s < SEED_LIMIT, "--seed", f"must be in [0, 2**32), got {s}")
         need = data_bytes(self.n_train, self.n_test, len(set(self.seeds)))
         ram = physical_memory()
         if ram is not None and need > ram:

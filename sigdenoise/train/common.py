@@ -15,6 +15,10 @@ import torch
 DEFAULT_EPOCHS = 300
 BATCH_SIZE = 256  # the study's batch and learning rate (Adam)
 LR = 1e-3
+# Bounds every training's settings share: epochs that can finish, and seeds that key torch
+# generators (seeds.batch_order: 10_007 * seed + 1 < 2**64).
+MAX_EPOCHS = 1_000_000
+SEED_LIMIT = 2**32
 
 
 @dataclass
