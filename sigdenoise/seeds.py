@@ -39,6 +39,7 @@ def lone_noise(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(2**31 - 1 - seed)
 
 
-def ensemble_noise(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
-    """The corruption and reparameterisation noise of a stacked variant training."""
-    return torch.Generator(device=device).manual_seed(10_009 * seed + 7)
+def member_noise(seed: int, member: str, device: torch.device | str = "cpu") -> torch.Generator:
+    """A stacked variant member's corruption and reparameterisation noise: the run's noise seed
+    and the member's own name, so the member draws the same noise whatever trains beside it."""
+    return torch.Generator(device=device).manual_seed(zlib.crc32(f"{seed}/{member}".encode()))

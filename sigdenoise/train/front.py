@@ -40,7 +40,7 @@ class Recipe:
     objective: VariantSettings = field(default_factory=VariantSettings)
     """The variants' corruption kind and rate, penalties and loss."""
     noise_seed: int = 0
-    """Seed of the stacked variants' corruption and reparameterisation noise (seeds.ensemble_noise)."""
+    """Seed of the stacked variants' corruption and reparameterisation noise (seeds.member_noise)."""
     noise: float | tuple[float, float] = 0.0
     """A lone denoising AE's input noise: a level, or (lo, hi) drawn per window (reference engine)."""
     scale: dict | None = None
@@ -107,8 +107,10 @@ def _stacked(group, data, recipe: Recipe, on_epoch, fresh) -> tuple[list[Autoenc
 
 
 def _vmapped(group, data, recipe: Recipe, on_epoch, fresh) -> tuple[list[Autoencoder], TrainLog]:
-    return train_vmapped(group, {s: data[s] for s in sorted({m.seed for m in group})}, recipe.epochs,
-                         recipe.objective, recipe.batch_size, recipe.lr, fresh, on_epoch, recipe.noise_seed)  # fmt: skip
+    # One thread, whatever the machine: a member's float32 bits must not depend on the thread count.
+    with cpu_threads(1, next(iter(data.values())).device):
+        return train_vmapped(group, {s: data[s] for s in sorted({m.seed for m in group})}, recipe.epochs,
+                             recipe.objective, recipe.batch_size, recipe.lr, fresh, on_epoch, recipe.noise_seed)  # fmt: skip
 
 
 def _reference(group, data, recipe: Recipe, on_epoch, fresh) -> tuple[list[Autoencoder], TrainLog]:

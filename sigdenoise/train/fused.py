@@ -4,7 +4,8 @@ One flat parameter tensor (train/layout.py names its entries), both latents in o
 activations grouped by kernel (train/kernels.py), and a hand-written backward pass recorded once
 as a tape of ~175 kernels on buffers allocated once, whatever the number of members;
 `Fused.compile` swaps the tape for train/compiled.py's torch.compile'd form of the same step for
-one batch size. Members never mix, so each trains exactly as it would alone.
+one batch size. Members never mix, so each trains exactly as it would alone (in float64; in float32
+its last bits depend on its place in the stack, so on CPU train/stacked.py gives each member its own).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Fused:
         """seeds: the seeds of the batches given to `step`, in that order; subset: the positions
         in `ensemble.members` to train (default all)."""
         everyone = ensemble.members
+        self.seeds = list(seeds)
         self.order = sorted(range(len(everyone)) if subset is None else subset, key=lambda i: kernel_key(everyone[i]))
         self.members: list[Member] = [everyone[i] for i in self.order]
         per = [_unstack(st, j) for st in ensemble.stacks for j in range(len(st))]

@@ -2,14 +2,15 @@
 
 The study's method: learn x -> x on clean signals, MSE, Adam (lr 1e-3), batch 256. Each member's
 batches come from its own seed's training set in an order drawn from its own seed, so a member
-trains the same whatever else shares the ensemble.
+trains the same whatever else shares the ensemble; on CPU each member is also a Fused step of its
+own, so its float32 arithmetic is too (tests/test_alone.py).
 
 How it is fast (figures in benchmarks/README.md): with models this small a step's cost is kernel
 calls and memory passes, not arithmetic. `fused.Fused` runs a whole step as a fixed tape of ~175
 kernels on buffers allocated once, or, for long trainings on CPU, as one torch.compile'd function
 (train/compiled.py) that fuses everything between the matmuls; `FlatAdam` updates every parameter
 in one fused kernel; on CPU the members are split between forked processes of one core each
-(train/workers.py).
+(train/workers.py), on a GPU they are one Fused, one kernel per layer for all.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import torch
 from sigdenoise import seeds as seed_streams
 from sigdenoise.train import fused
 from sigdenoise.train.adam import FlatAdam
-from sigdenoise.train.common import TrainLog, batch_slices
+from sigdenoise.train.common import TrainLog, batch_slices, cpu_threads
 from sigdenoise.train.fused import Fused, kernel_key
 from sigdenoise.train.stack import Ensemble
 from sigdenoise.train.workers import train_forked
@@ -42,17 +43,33 @@ def worth_compiling(device: torch.device, steps: int) -> bool:
     return device.type == "cpu" and steps >= COMPILE_MIN_STEPS
 
 
-def _parts(ensemble: Ensemble, seeds: list[int], device: torch.device, workers: int | None) -> list[Fused]:
-    """The members split round-robin over the kernel order into one Fused per worker (with one
-    latent or seed per part when that divides)."""
+def _parts(ensemble: Ensemble, seeds: list[int], device: torch.device, workers: int | None) -> list[list[Fused]]:
+    """The ensemble's Fused steps, grouped by the process that runs them.
+
+    On CPU each member is a Fused of its own, so its arithmetic is the same whatever else trains
+    with it: in float32 a member's bits depend on where it sits among others (MKL's small products
+    round by memory alignment, benchmarks/README.md), and on CPU a stack of 7 costs what 7 lone
+    steps cost. The members are dealt round-robin, in kernel order, to one process per core. On a
+    GPU, where one kernel for all members is what makes it fast, one Fused holds every member."""
     M = len(ensemble.members)
-    if workers is None:
-        workers = torch.get_num_threads() if device.type == "cpu" else 1
-    if device.type != "cpu" or sys.platform != "linux" or threading.current_thread() is not threading.main_thread():
-        workers = 1  # fork is safe only from the main thread, on Linux, before CUDA
-    workers = max(1, min(workers, M))
     order = sorted(range(M), key=lambda i: kernel_key(ensemble.members[i]))
-    return [Fused(ensemble, seeds, order[k::workers]) for k in range(workers)]
+    if device.type != "cpu":
+        return [[Fused(ensemble, seeds, order)]]
+    if workers is None:
+        workers = torch.get_num_threads()
+    if sys.platform != "linux" or threading.current_thread() is not threading.main_thread():
+        workers = 1  # fork is safe only from the main thread, on Linux
+    workers = max(1, min(workers, M))
+    lone = [Fused(ensemble, [ensemble.members[i].seed], [i]) for i in order]
+    return [lone[k::workers] for k in range(workers)]
+
+
+def _rows(f: Fused, seeds: list[int]) -> slice:
+    """The rows of the ensemble's (S, ...) data that Fused f trains on: its one seed's, or all."""
+    if f.seeds == seeds:
+        return slice(None)
+    k = seeds.index(f.seeds[0])
+    return slice(k, k + 1)
 
 
 def train_ensemble(
@@ -71,9 +88,10 @@ def train_ensemble(
     data: seed -> clean training signals (N, d) on the ensemble's device, N the same for all.
     Returns the per-epoch, per-member loss (in `ensemble.members` order); `on_epoch(epoch,
     losses (M,))` is called after each epoch, when the ensemble holds that epoch's weights.
-    workers: on CPU the members are split round-robin into this many parts, each trained by a
-    forked process on one core (default: torch's thread count, at most M; 1 trains in this
-    process). Members never interact, so the split changes nothing but the time.
+    workers: on CPU the members are dealt round-robin to this many forked processes of one core
+    each (default: torch's thread count, at most M; 1 trains in this process, on one thread).
+    Each member is its own Fused step there, so neither the split nor the other members change
+    a member's numbers, to the bit in float32.
     compile: run full batches through the torch.compile'd step (`Fused.compile`); default: on CPU
     when the training is long enough to repay compiling (`worth_compiling`). If compiling fails
     (no C++ compiler, say), the step falls back to the tape with a warning.
@@ -87,26 +105,37 @@ def train_ensemble(
     if compile is None:
         compile = worth_compiling(device, epochs * len(slices))
     if compile:
-        for f in parts:
-            f.compile(batch_size)
+        for part in parts:
+            for f in part:
+                f.compile(batch_size)
     history = np.zeros((epochs, M))
 
-    def perms() -> torch.Tensor:
-        return torch.stack([torch.randperm(n, generator=gens[s]) for s in seeds]).to(device)  # (S, N)
+    def run(part: list[Fused], opts: list[FlatAdam]) -> list[tuple[list[int], torch.Tensor]]:
+        """One epoch of a process's Fused steps: (their members' positions, mean squared errors)."""
+        perm = torch.stack([torch.randperm(n, generator=gens[s]) for s in seeds]).to(device)  # (S, N)
+        out = []
+        for f, opt in zip(part, opts):
+            rows = _rows(f, seeds)
+            out.append((f.order, fused.run_epoch(f, opt, stacked[rows], perm[rows], slices)))
+        return out
 
     def finish(epoch: int) -> None:
-        for f in parts:
-            f.write_back(ensemble)
+        for part in parts:
+            for f in part:
+                f.write_back(ensemble)
         if on_epoch is not None:
             on_epoch(epoch, history[epoch])
 
     t0 = time.perf_counter()
     with torch.no_grad():
         if len(parts) == 1:
-            f, opt = parts[0], FlatAdam(parts[0].flat, parts[0].grad, lr)
-            for epoch in range(epochs):
-                history[epoch, f.order] = fused.run_epoch(f, opt, stacked, perms(), slices).numpy()
-                finish(epoch)
+            # One thread, as in a forked process: a member's bits must not depend on the split.
+            with cpu_threads(1, device):
+                opts = [FlatAdam(f.flat, f.grad, lr) for f in parts[0]]
+                for epoch in range(epochs):
+                    for order, losses in run(parts[0], opts):
+                        history[epoch, order] = losses.numpy()
+                    finish(epoch)
         else:
-            train_forked(parts, stacked, perms, slices, lr, epochs, history, finish)
+            train_forked(parts, run, lr, epochs, history, finish)
     return TrainLog(history, time.perf_counter() - t0)

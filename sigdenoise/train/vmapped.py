@@ -70,6 +70,20 @@ def member_loss(model: Autoencoder, variant: str, vs: VariantSettings) -> Callab
     return loss
 
 
+def _draw(x, idx: list[int], members: list[Member], noise: list, variant: str, vs: VariantSettings, levels):
+    """A group's corrupted inputs (M_g, B, d) and reparameterisation noise (M_g, B, k), each
+    member's from its own stream (corruption first, then the code's noise)."""
+    objective, k = OBJECTIVES[variant], members[idx[0]].latent
+    ins, eps = [], []
+    for j, i in enumerate(idx):
+        xj = x[j : j + 1]
+        ins.append(corrupt(xj, vs.train_noise_kind, levels[j : j + 1], noise[i]) if objective.corrupts else xj)
+        shape = (1, x.shape[1], k)
+        eps.append(torch.randn(shape, generator=noise[i], device=x.device) if objective.gaussian_code
+                   else torch.zeros(shape, device=x.device))  # fmt: skip
+    return torch.cat(ins), torch.cat(eps)
+
+
 def train_vmapped(
     members: list[Member], data: dict[int, torch.Tensor], epochs: int, vs: VariantSettings,
     batch_size: int = 256, lr: float = 1e-3, fresh: Callable[[int, int], torch.Tensor] | None = None,
@@ -84,7 +98,10 @@ def train_vmapped(
     device = next(iter(data.values())).device
     groups: dict[tuple, list[int]] = {}
     for i, m in enumerate(members):
-        groups.setdefault((m.variant, m.activation, m.latent, m.width, m.loss), []).append(i)
+        # On CPU a group is one member, so its float32 bits do not depend on what else trains (a
+        # stack's small products round by memory alignment); on a GPU members stack for speed.
+        alone = (m.seed, m.train_noise) if device.type == "cpu" else ()
+        groups.setdefault((m.variant, m.activation, m.latent, m.width, m.loss, *alone), []).append(i)
     models = [m.build().to(device) for m in members]
     state = []
     for key, idx in groups.items():
@@ -96,7 +113,7 @@ def train_vmapped(
     opt = torch.optim.Adam([p for _, _, params, *_ in state for p in params.values()], lr=lr)
     all_seeds = sorted(data)
     gens = {s: seed_streams.batch_order(s) for s in all_seeds}
-    noise_gen = seed_streams.ensemble_noise(generator_seed, device)
+    noise = [seed_streams.member_noise(generator_seed, m.name, device) for m in members]
     n = next(iter(data.values())).shape[0]
     history = []
     t0 = time.perf_counter()
@@ -109,10 +126,7 @@ def train_vmapped(
             losses = []
             for (variant, *_), idx, params, fn, levels, seeds in state:
                 x = torch.stack([batch[s] for s in seeds])  # (M_g, B, d)
-                x_in = corrupt(x, vs.train_noise_kind, levels, noise_gen) if OBJECTIVES[variant].corrupts else x
-                k = members[idx[0]].latent
-                eps = (torch.randn((len(idx), x.shape[1], k), generator=noise_gen, device=device)
-                       if OBJECTIVES[variant].gaussian_code else torch.zeros((len(idx), x.shape[1], k), device=device))  # fmt: skip
+                x_in, eps = _draw(x, idx, members, noise, variant, vs, levels)
                 tot, recon = fn(params, x_in, x, eps)  # (M_g,) each: the target is the clean batch
                 losses.append((idx, tot, recon))
             opt.zero_grad(set_to_none=True)

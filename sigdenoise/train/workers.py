@@ -16,39 +16,41 @@ from multiprocessing.connection import wait
 
 import torch
 
-from sigdenoise.train import fused
 from sigdenoise.train.adam import FlatAdam
 from sigdenoise.train.fused import Fused
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def train_forked(parts, stacked, perms, slices, lr, epochs, history, finish) -> None:
-    """Each part in a forked process of one thread. After each epoch a part puts its parameters
-    in one of two shared snapshots (by epoch parity) and its losses in shared memory, reports,
-    and goes on; it waits only before reusing a snapshot the parent has not read yet, so the
-    parent's write_back and on_epoch overlap the next epoch instead of stalling it. A part that
-    fails or dies stops the training with its error."""
+def train_forked(parts: list[list[Fused]], run, lr: float, epochs: int, history, finish) -> None:
+    """Each part (a list of Fused steps) in a forked process of one thread; run(part, opts) trains
+    one epoch of a part and returns (member positions, losses) per Fused. After each epoch a part
+    puts its parameters in one of two shared snapshots (by epoch parity) and its losses in shared
+    memory, reports, and goes on; it waits only before reusing a snapshot the parent has not read
+    yet, so the parent's write_back and on_epoch overlap the next epoch instead of stalling it. A
+    part that fails or dies stops the training with its error."""
     ctx = mp.get_context("fork")
-    snaps = [[torch.empty_like(f.flat).share_memory_() for _ in range(2)] for f in parts]
+    snaps = [[[torch.empty_like(f.flat).share_memory_() for _ in range(2)] for f in part] for part in parts]
     losses = torch.zeros(history.shape, dtype=torch.float64).share_memory_()
 
     parent = os.getpid()
 
-    def work(f: Fused, snap: list[torch.Tensor], conn) -> None:
+    def work(part: list[Fused], snap: list[list[torch.Tensor]], conn) -> None:
         try:
             die_with(parent)
             torch.set_num_threads(1)  # the parent's OpenMP pool does not survive a fork; never use one
-            if f.compiled:
+            if any(f.compiled for f in part):
                 import torch._inductor.config as inductor
 
                 inductor.compile_threads = 1  # compile here, on this process's core, not in a pool
-            opt = FlatAdam(f.flat, f.grad, lr)
+            opts = [FlatAdam(f.flat, f.grad, lr) for f in part]
             for epoch in range(epochs):
-                losses[epoch, f.order] = fused.run_epoch(f, opt, stacked, perms(), slices).double()
+                for order, loss in run(part, opts):
+                    losses[epoch, order] = loss.double()
                 if epoch >= 2:
                     conn.recv()  # the parent has read epoch - 2, whose snapshot this overwrites
-                snap[epoch % 2].copy_(f.flat)
+                for f, sn in zip(part, snap):
+                    sn[epoch % 2].copy_(f.flat)
                 conn.send(None)
         except BaseException:
             try:
@@ -59,7 +61,7 @@ def train_forked(parts, stacked, perms, slices, lr, epochs, history, finish) -> 
             os._exit(0)  # skip the atexit handlers and buffers inherited from the parent
 
     pipes = [ctx.Pipe() for _ in parts]
-    procs = [ctx.Process(target=work, args=(f, sn, child), daemon=True) for f, sn, (_, child) in zip(parts, snaps, pipes)]
+    procs = [ctx.Process(target=work, args=(part, sn, child), daemon=True) for part, sn, (_, child) in zip(parts, snaps, pipes)]
     for p, (_, child) in zip(procs, pipes):
         p.start()
         child.close()
@@ -67,8 +69,9 @@ def train_forked(parts, stacked, perms, slices, lr, epochs, history, finish) -> 
     try:
         for epoch in range(epochs):
             _await_epoch(procs, pipes)
-            for f, sn in zip(parts, snaps):
-                f.flat.copy_(sn[epoch % 2])
+            for part, snap in zip(parts, snaps):
+                for f, sn in zip(part, snap):
+                    f.flat.copy_(sn[epoch % 2])
             history[epoch] = losses[epoch].numpy()
             finish(epoch)
             if epoch < epochs - 2:  # a part waits for this before its epoch + 2 snapshot
