@@ -141,7 +141,8 @@ def _no_output(tmp_path):
 )
 def test_bad_input_exits_non_zero_and_writes_nothing(tmp_path, text, message):
     (tmp_path / "in.csv").write_text(text)
-    res = cli("denoise", tmp_path / "in.csv", "-o", tmp_path / "out.csv")
+    windowed = ["--fit"] if "window" in message else []  # auto takes a signal of any length
+    res = cli("denoise", tmp_path / "in.csv", "-o", tmp_path / "out.csv", *windowed)
     assert res.exit_code == 2
     assert res.output.startswith("Error: ") and len(res.output.strip().splitlines()) == 1
     import re
@@ -155,7 +156,7 @@ def test_failure_late_in_a_big_file_writes_nothing(tmp_path):
     save_csv(tmp_path / "in.csv", x, "%.3f")
     with open(tmp_path / "in.csv", "a") as f:
         f.write("1," * 50 + "1\n")
-    res = cli("denoise", tmp_path / "in.csv", "-o", tmp_path / "out.csv")
+    res = cli("denoise", tmp_path / "in.csv", "-o", tmp_path / "out.csv", "--fit")
     assert res.exit_code == 2 and "line 30001: a signal of 51 samples" in res.output.replace("\n", "")
     assert _no_output(tmp_path)
 
@@ -232,7 +233,7 @@ def test_too_few_windows_to_fit_take_the_packaged_model(tmp_path):
     clean = np.asarray(synthetic.training_set(7, 10, 2.25))
     noisy = clean + 0.3 * rng.standard_normal(clean.shape)
     inp = save_csv(tmp_path / "in.csv", noisy)
-    res = cli("denoise", inp, "-o", tmp_path / "out.csv")
+    res = cli("denoise", inp, "-o", tmp_path / "out.csv", "--method", "ae")
     assert res.exit_code == 0, res.output
     assert "only 10 windows of 100 samples from 10 signals, too few to fit" in " ".join(res.output.split())
     y = np.loadtxt(tmp_path / "out.csv", delimiter=",")
@@ -252,7 +253,7 @@ def test_one_short_recording_still_fits(tmp_path):
     t = 0.1 * np.arange(150)
     clean = np.sin(1.7 * t) + np.cos(1.7 * t)
     noisy = clean + 0.1 * np.random.default_rng(4).standard_normal(150)
-    res = cli("denoise", save_csv(tmp_path / "in.csv", noisy), "-o", tmp_path / "out.csv")
+    res = cli("denoise", save_csv(tmp_path / "in.csv", noisy), "-o", tmp_path / "out.csv", "--method", "svd")
     text = " ".join(res.output.split())
     assert res.exit_code == 0 and "fitted on 51 windows" in text and "too few" not in text, res.output
     y = np.loadtxt(tmp_path / "out.csv", delimiter=",")
@@ -355,9 +356,10 @@ SVD10, AE10 = ("fitting svd on 10 windows of in.csv", True), ("fitting ae on 10 
 
 
 @pytest.mark.parametrize("kw, windows, method, fits, notes", [
-    ({}, (10, 10), "ae", False, [PACKAGED]),
-    ({}, (51, 1), "svd", True, [("fitting svd on 51 windows of in.csv", True)]),  # one recording of 150 samples
-    ({}, (100, 100), "svd", True, [("fitting svd on 100 windows of in.csv", True)]),  # MIN_FIT_WINDOWS
+    ({}, (10, 10), "auto", False, []),  # the default: chosen per signal, nothing fitted on windows
+    ({"method": "savgol"}, (10, 10), "savgol", False, []),
+    ({"method": "ae"}, (51, 1), "ae", True, [("fitting ae on 51 windows of in.csv", True)]),  # one recording of 150 samples
+    ({"fit": True}, (100, 100), "svd", True, [("fitting svd on 100 windows of in.csv", True)]),  # MIN_FIT_WINDOWS
     ({"fit": True}, (10, 10), "svd", True, [WARNING, SVD10]),
     ({"method": "svd"}, (10, 10), "svd", True, [WARNING, SVD10]),
     ({"rank": 50}, (10, 10), "svd", True, [WARNING, SVD10]),

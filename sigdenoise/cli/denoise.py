@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 
 import numpy as np
 
+from sigdenoise.auto.summary import one_line
 from sigdenoise.cli.common import (
     DeviceOpt,
     HeaderOpt,
@@ -25,15 +26,13 @@ from sigdenoise.cli.common import (
     reading_progress,
 )
 from sigdenoise.models.activations import Activation
-from sigdenoise.recordings.settings import PLOT_SIGNALS, DenoiseSettings
+from sigdenoise.recordings.settings import METHODS, PLOT_SIGNALS, DenoiseSettings
 
 D = Options(DenoiseSettings)
 NOT_SHOWN = {"show_default": False}  # the help says the default
 
 
-class Method(str, Enum):
-    ae = "ae"
-    svd = "svd"
+Method = Enum("Method", {m: m for m in METHODS}, type=str)
 
 
 def denoise(
@@ -73,31 +72,36 @@ def denoise(
         for note in choice.notes:
             err.print(note.text, style="dim" if note.dim else None, markup=False)
         plan = pipeline.make_plan(s, choice, raw, dev)
-        n_signals, n_samples = _write(s, src, chunks, plan)
+        n_signals, n_samples, lengths = _write(s, src, chunks, plan)
+        summary = pipeline.write_report(s, plan, lengths, options)
     dt = time.perf_counter() - t0
     err.print(f"Denoised {count(n_signals, 'signal')} ({count(n_samples, 'sample')}) with {plan.label} in {dt:.1f} s "
               f"({n_signals / dt:,.0f} signals/s) -> {s.out}", markup=False)  # fmt: skip
+    err.print(f"{one_line(summary)}; report: {pipeline.report_path(s.out)}", markup=False)
 
 
-def _write(s: DenoiseSettings, src, chunks, plan) -> tuple[int, int]:
-    """Denoise the chunks into s.out (and the first signals into s.plot); the signals and samples written."""
+def _write(s: DenoiseSettings, src, chunks, plan) -> tuple[int, int, list[int]]:
+    """Denoise the chunks into s.out (and the first signals into s.plot); the signals and samples
+    written, and each signal's length."""
     from sigdenoise.recordings import pipeline
     from sigdenoise.recordings.write import Writer
 
     shown: list[tuple] = []
     n_signals = n_samples = 0
+    lengths: list[int] = []
     with Writer(s.out, src, s.digits) as w, reading_progress(src.size) as bar:
         for chunk, y in pipeline.stream(chunks, plan, s.input):
             w.write(chunk, y)
             bar.update(0, completed=src.read)
             n_signals += len(chunk)
-            n_samples += sum(len(v) for v in y)
+            lengths += [len(v) for v in y]
+            n_samples = sum(lengths)
             for k in range(min(len(chunk), PLOT_SIGNALS - len(shown))):
                 shown.append((f"{chunk.unit} {chunk.lines[k]}", np.array(chunk.values[k]), np.array(y[k])))
         if s.plot is not None:  # inside: a figure that fails leaves no output either
             from sigdenoise.recordings.figure import noisy_vs_denoised
 
             noisy_vs_denoised(shown, s.plot, f"{s.input.name} -> {s.out.name}; {plan.label}")
-    return n_signals, n_samples
+    return n_signals, n_samples, lengths
 
 

@@ -14,23 +14,27 @@ Which one is `choose`'s policy (a pure function of the settings and the input's 
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from sigdenoise import synthetic
+from sigdenoise import atomic, synthetic
 from sigdenoise.atomic import unwritable_reason
+from sigdenoise.auto import select
+from sigdenoise.auto.select import Verdict
+from sigdenoise.auto.summary import summarize
 from sigdenoise.errors import BundleError, OutputError, SignalIOError, count, require
 from sigdenoise.models import bundle
 from sigdenoise.models.svd import SVDProjector
 from sigdenoise.recordings import windows
 from sigdenoise.recordings.read import Chunk
-from sigdenoise.recordings.settings import SYNTHETIC_RANK, DenoiseSettings
+from sigdenoise.recordings.settings import AUTO_METHODS, SYNTHETIC_RANK, DenoiseSettings
 from sigdenoise.recordings.write import Writer, refuse_same
 from sigdenoise.train import front
 from sigdenoise.train.common import cpu_threads
@@ -81,6 +85,8 @@ def choose(s: DenoiseSettings, n_windows: int = 0, n_signals: int = 0) -> Choice
     instead; a fit asked for (--fit, or an SVD: the synthetic one is worse) goes ahead with a warning.
     n_windows, n_signals: the input's windows (input_windows) and the signals they come from; read
     only when s.fits."""
+    if s.auto:
+        return Choice(s.chosen_method, False)
     if not s.fits:
         return Choice(s.chosen_method, False)
     what = f"{count(n_windows, 'window')} of {windows.WINDOW} samples from {count(n_signals, 'signal')}"
@@ -105,6 +111,8 @@ def make_plan(s: DenoiseSettings, choice: Choice, raw: np.ndarray, device="cpu")
     """The chosen denoiser, fitted on raw (m, W) if the choice fits; a --hop beyond its window
     (a trained model's is known only now) is a SettingsError."""
     scaled = s.scale is not False
+    if choice.method in AUTO_METHODS:
+        return auto_plan(choice.method, s.seed)
     if choice.fit:
         plan = fit_plan(choice.method, raw, s.hop, scaled, s.rank, s.activation, s.latent, s.epochs, s.seed, device)
     elif choice.method == "svd":
@@ -115,11 +123,33 @@ def make_plan(s: DenoiseSettings, choice: Choice, raw: np.ndarray, device="cpu")
     return plan
 
 
+def report_path(out: Path) -> Path:
+    """Where a run's report goes: beside the output, its name + .json (clean.csv -> clean.csv.json)."""
+    return out.with_name(out.name + ".json")
+
+
+def write_report(s: DenoiseSettings, plan: Plan, lengths: list[int], options: dict) -> dict:
+    """The run's summary (auto/summary.py) with its settings and the package's version, written
+    atomically to report_path(s.out); returns the summary."""
+    from sigdenoise import __version__
+
+    summary = summarize(plan.verdicts, lengths)
+    doc = {"sigdenoise": __version__, "input": str(s.input), "output": str(s.out), "denoiser": plan.label,
+           "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in options.items()}, **summary}  # fmt: skip
+    atomic.write_text(report_path(s.out), json.dumps(doc, indent=1, default=str) + "\n")
+    return summary
+
+
 def check_outputs(s: DenoiseSettings) -> None:
     """Refuse, before any work, an output that is a file denoise reads (the input, the model) or
-    the other output, or that cannot be written (a device, a pipe, a read-only folder)."""
+    the other output, or that cannot be written (a device, a pipe, a read-only folder); the
+    same for the report beside it."""
     refuse_same("--out", s.out, {"the input": s.input, "--model": s.model})
     Writer.check(s.out)
+    refuse_same("--out", report_path(s.out), {"the input": s.input, "--model": s.model})
+    why = unwritable_reason(report_path(s.out), "a JSON report", make_parents=False)
+    if why is not None:
+        raise OutputError(report_path(s.out), why)
     if s.plot is not None:
         refuse_same("--plot", s.plot, {"the input": s.input, "--model": s.model, "-o": s.out})
         why = unwritable_reason(s.plot, "a PNG file", make_parents=False)
@@ -133,13 +163,37 @@ def default_model_path() -> Path:
 
 @dataclass
 class Plan:
-    """Everything a chunk needs: fn maps scaled windows (m, width) -> (m, width)."""
+    """Everything a chunk needs: fn maps scaled windows (m, width) -> (m, width); or, for auto,
+    whole maps signals of one length (k, n) to their estimates and verdicts. `verdicts` collects
+    each signal's Verdict (auto/select.py), in order, as chunks are denoised."""
 
-    fn: Callable[[np.ndarray], np.ndarray]
+    fn: Callable[[np.ndarray], np.ndarray] | None
     width: int = windows.WINDOW
     hop: int = 50
     scale: dict | None = None
     label: str = ""
+    whole: Callable[[np.ndarray], tuple[np.ndarray, list[Verdict]]] | None = None
+    verdicts: list[Verdict] = field(default_factory=list)
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """Denoise signals of one length x (k, n), adding their verdicts to `verdicts`."""
+        if self.whole is not None:
+            y, found = self.whole(x)
+        else:
+            def f(z: np.ndarray) -> np.ndarray:
+                return windows.denoise_signals(z, self.fn, self.width, self.hop, self.scale)
+
+            y = f(x)
+            found = select.assess(x, y, f, self.label)
+        self.verdicts.extend(found)
+        return y
+
+
+def auto_plan(method: str, seed: int = 0) -> Plan:
+    """Each signal's denoiser chosen by SURE among every candidate (auto) or one kind's."""
+    family = None if method == "auto" else method
+    label = "auto (per signal, least estimated error)" if family is None else f"{method} (setting chosen per signal)"
+    return Plan(None, 1, 1, None, label, whole=lambda x: select.denoise(x, family, seed))
 
 
 def model_fn(model: torch.nn.Module, batch: int = 1 << 16) -> Callable[[np.ndarray], np.ndarray]:
@@ -249,15 +303,19 @@ def denoise_chunk(chunk: Chunk, plan: Plan, path) -> np.ndarray | list[np.ndarra
     vals = chunk.values
     lengths = check_lengths(chunk, plan.width, path)
     if isinstance(vals, np.ndarray):
-        return windows.denoise_signals(vals, plan.fn, plan.width, plan.hop, plan.scale)
+        return plan.run(vals)
     out: list[np.ndarray] = [None] * len(vals)  # type: ignore[list-item]
     by_length: dict[int, list[int]] = {}
     for i, n in enumerate(lengths):
         by_length.setdefault(n, []).append(i)
+    found: list = [None] * len(vals)
     for idx in by_length.values():
-        y = windows.denoise_signals(np.stack([vals[i] for i in idx]), plan.fn, plan.width, plan.hop, plan.scale)
-        for i, row in zip(idx, y):
-            out[i] = row
+        before = len(plan.verdicts)
+        y = plan.run(np.stack([vals[i] for i in idx]))
+        for i, row, v in zip(idx, y, plan.verdicts[before:]):
+            out[i], found[i] = row, v
+        del plan.verdicts[before:]
+    plan.verdicts.extend(found)  # in the signals' order, not by length
     return out
 
 

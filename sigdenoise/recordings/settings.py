@@ -19,6 +19,8 @@ from sigdenoise.models.autoencoder import LATENTS
 from sigdenoise.recordings.windows import WINDOW
 
 PLOT_SIGNALS = 4  # signals drawn by --plot
+AUTO_METHODS = ("auto", "savgol", "wiener", "wavelet", "tv", "none")  # chosen per signal by SURE
+METHODS = (*AUTO_METHODS, "ae", "svd")
 SYNTHETIC_RANK = 5  # the study's projector: --method svd without --fit or --rank
 
 
@@ -32,7 +34,11 @@ class DenoiseSettings:
     model: Path | None = field(default=None, metadata={"help":
         "A model from `sigdenoise train` or a grid run's models/.  \\[default: the packaged model]"})  # fmt: skip
     method: str | None = field(default=None, metadata={"help":
-        "ae: an autoencoder; svd: an SVD projector.  \\[default: svd with --fit or --rank, else ae]"})  # fmt: skip
+        "auto: per signal, the denoiser of least estimated error (Stein's unbiased risk estimate) among "
+        "Savitzky-Golay, Wiener, wavelet, total variation, the SVD of its windows and doing nothing; "
+        "savgol, wiener, wavelet, tv, none: that kind only, its setting chosen the same way; "
+        "ae: an autoencoder; svd: an SVD projector of windows.  "
+        "\\[default: auto; svd with --fit or --rank; ae with --no-fit or --model]"})  # fmt: skip
     fit: bool | None = field(default=None, metadata={"help":
         "Fit the denoiser on the input's own windows; --no-fit uses a trained model (the packaged one unless --model).  "
         "\\[default: --fit; --no-fit with --model, or for fewer than 100 windows that are about one a signal]"})  # fmt: skip
@@ -60,6 +66,9 @@ class DenoiseSettings:
         require(self.latent in LATENTS, "--latent", f"must be 1 or 5, got {self.latent}")
         require(self.rank is None or 1 <= self.rank <= WINDOW, "--rank",
                 f"must be between 1 and the window ({WINDOW} samples), got {self.rank}")  # fmt: skip
+        require(not (self.method in AUTO_METHODS and (self.fit or self.model is not None or self.rank is not None)),
+                "--method", f"{self.method} chooses its setting per signal; it takes no --fit, --model or --rank",
+                OptionsConflict)  # fmt: skip
         require(self.rank is None or self.chosen_method != "ae", "--rank",
                 "only the SVD denoiser has a rank; it cannot be combined with --method ae")  # fmt: skip
         require(1 <= self.digits <= 17, "--digits", f"must be between 1 and 17, got {self.digits}")
@@ -71,7 +80,7 @@ class DenoiseSettings:
             require(self.plot.parent.is_dir(), "--plot", f"no directory {self.plot.parent} to write {self.plot.name} in")
             require(self.plot.suffix.lower() == ".png", "--plot", f"writes a PNG; name it .png, got {self.plot.name}")
         # The CLI's choices admit no other values; these guard library callers.
-        require(self.method in (None, "ae", "svd"), "--method", f"must be ae or svd, got {self.method!r}")
+        require(self.method in (None, *METHODS), "--method", f"must be one of {', '.join(METHODS)}, got {self.method!r}")
         require(self.activation in ACTIVATIONS, "--activation",
                 f"unknown activation {self.activation!r}; choose from {', '.join(ACTIVATIONS)}")  # fmt: skip
         require(self.device in DEVICES, "--device", f"must be auto, cpu or cuda, got {self.device!r}")
@@ -82,11 +91,24 @@ class DenoiseSettings:
         return self.method or ("svd" if self.rank is not None else None)
 
     @property
+    def auto(self) -> bool:
+        """Whether the denoiser is chosen per signal by its estimated risk (auto/select.py): asked
+        for (auto or one kind), or by default when no option names a fit, a model or an SVD."""
+        if self.method_asked is not None:
+            return self.method_asked in AUTO_METHODS
+        return self.fit is None and self.model is None
+
+    @property
     def fits(self) -> bool:
-        """Fit on the input's own windows: asked for, or by default unless a model is given."""
+        """Fit an SVD or autoencoder on the input's own windows: asked for, or for those methods
+        by default unless a model is given."""
+        if self.auto:
+            return False
         return self.model is None if self.fit is None else self.fit
 
     @property
     def chosen_method(self) -> str:
-        """Fitting takes the SVD by default; a trained model is an autoencoder."""
-        return self.method_asked or ("svd" if self.fits else "ae")
+        """auto by default; fitting takes the SVD; a trained model is an autoencoder."""
+        if self.method_asked is not None:
+            return self.method_asked
+        return "auto" if self.auto else ("svd" if self.fits else "ae")

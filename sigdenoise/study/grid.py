@@ -112,7 +112,8 @@ class _Table:
         if not ok.all():  # rows cut short or non-finite are recomputed; the rest re-read as clean numbers
             df = pd.read_csv(io.StringIO(df[ok].to_csv(index=False)), keep_default_na=False,
                              na_values={c: [""] for c in RESULT_COLUMNS if c not in ("model", "variant", "activation", "eval")},
-                             dtype={c: str for c in ("model", "variant", "activation", "eval")})  # fmt: skip
+                             dtype={c: str for c in ("model", "variant", "activation", "eval")},
+                             float_precision="round_trip")  # fmt: skip
         self.rows, self.done = [], set()
         for r in df.to_dict("records"):  # a duplicated row is kept once
             if _key(r) not in self.done:

@@ -77,7 +77,10 @@ class RunFolder:
         # Empty cells are NaN in numeric columns but stay "" in the text ones (noisy/svd activation).
         text = ("model", "variant", "activation", "eval")
         na = {c: [""] for c in RESULT_COLUMNS if c not in text}
-        return pd.read_csv(self.results_path, keep_default_na=False, na_values=na, dtype={c: str for c in text})
+        # round_trip: pandas' default parser can miss a float's last bit, and a resumed run
+        # rewrites the rows it read (a row must come back exactly as it was written).
+        return pd.read_csv(self.results_path, keep_default_na=False, na_values=na, dtype={c: str for c in text},
+                           float_precision="round_trip")  # fmt: skip
 
     def write_results(self, df: pd.DataFrame) -> None:
         write_text(self.results_path, df[RESULT_COLUMNS].to_csv(index=False))

@@ -1,0 +1,145 @@
+"""The denoisers `--method auto` chooses between, one registry (pure numpy).
+
+Each candidate maps signals x (k, n) and their noise levels σ (k,) to estimates (k, n), each row
+on its own (rows of one length go through together, for speed). A linear one
+also gives its exact divergence (the trace of its matrix), so its SURE is exact; the others are
+scored by Monte-Carlo SURE (auto/sure.py). Settings are fixed here, in advance, for every
+recording: nothing is tuned to a dataset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pywt
+from scipy import signal
+
+from sigdenoise.auto.tv import tv_denoise
+
+SAVGOL = [(w, p) for w in (5, 7, 11, 15, 21, 31, 51, 81, 121) for p in (2, 4)]
+WIENER = (5, 11, 21)
+WAVELET_THRESHOLDS = (1.0, 2.0, 3.0, 4.0)  # soft threshold / σ
+TV_WEIGHTS = (0.5, 1.0, 2.0, 4.0)  # λ / σ
+TV_MAX_SAMPLES = 200_000  # longer signals skip TV (~2.5 s a solve per million samples)
+SVD_WINDOW = 100
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """name: shown to the user; family: the --method that selects only this kind; apply(x, σ);
+    trace(n): the exact divergence of a linear candidate (None: Monte-Carlo); min_length: the
+    shortest signal it takes."""
+
+    name: str
+    family: str
+    apply: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    trace: Callable[[int], float] | None = None
+    min_length: int = 1
+    max_length: int | None = None
+
+
+def _identity(x: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    return x.copy()
+
+
+@lru_cache(maxsize=64)
+def _savgol_diag_ends(window: int, order: int) -> tuple[float, np.ndarray]:
+    """The centre coefficient (the matrix's diagonal inside) and its first `window // 2` diagonal
+    entries, where scipy's mode="interp" fits one polynomial to the first window."""
+    centre = float(signal.savgol_coeffs(window, order)[window // 2])
+    eye = np.eye(window)
+    ends = signal.savgol_filter(eye, window, order, axis=0, mode="interp")  # column j: response to δ_j
+    return centre, np.diag(ends)[: window // 2].copy()
+
+
+def _savgol(window: int, order: int) -> Candidate:
+    def apply(x: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+        return signal.savgol_filter(x, window, order, mode="interp", axis=-1)
+
+    def trace(n: int) -> float:
+        centre, ends = _savgol_diag_ends(window, order)
+        return float(centre * (n - 2 * len(ends)) + 2 * ends.sum())  # the ends mirror each other
+
+    return Candidate(f"savgol {window},{order}", "savgol", apply, trace, min_length=window)
+
+
+def _wiener(size: int) -> Candidate:
+    def apply(x: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):  # scipy's noise is one number: a row at a time
+            return np.stack([signal.wiener(row, size, noise=sg**2) for row, sg in zip(x, sigma)])
+
+    return Candidate(f"wiener {size}", "wiener", apply, min_length=size)
+
+
+def _wavelet(threshold: float, wavelet: str = "sym8") -> Candidate:
+    """Soft thresholding of every detail subband at threshold·σ: a continuous map, so its Monte-Carlo
+    divergence is stable (SureShrink's per-band choice of threshold jumps, and its divergence
+    estimates came out 2-10x off in development)."""
+
+    def apply(x: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+        level = min(6, pywt.dwt_max_level(x.shape[-1], pywt.Wavelet(wavelet).dec_len))
+        coeffs = pywt.wavedec(x, wavelet, mode="periodization", level=max(level, 1), axis=-1)
+        t = threshold * sigma[:, None]
+        out = [coeffs[0]] + [_soft(d, t) for d in coeffs[1:]]
+        return pywt.waverec(out, wavelet, mode="periodization", axis=-1)[..., : x.shape[-1]]
+
+    return Candidate(f"wavelet {wavelet} {threshold:g}σ", "wavelet", apply, min_length=16)
+
+
+def _soft(d: np.ndarray, t: np.ndarray) -> np.ndarray:
+    return np.sign(d) * np.maximum(np.abs(d) - t, 0.0)
+
+
+def _tv(weight: float) -> Candidate:
+    def apply(x: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+        return tv_denoise(x, weight * sigma)
+
+    return Candidate(f"tv {weight:g}σ", "tv", apply, min_length=2, max_length=TV_MAX_SAMPLES)
+
+
+def svd_windows(x: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """Each row's SVD of its own windows, unscaled (`svd_row`)."""
+    return np.stack([svd_row(row, sg) for row, sg in zip(x, sigma)])
+
+
+def svd_row(x: np.ndarray, sigma: float) -> np.ndarray:
+    """The SVD of one signal's own windows (n,): every window of `width` samples (width =
+    min(100, n // 3)) projected on the components above the bulk edge of noise of level σ
+    (Marchenko–Pastur), averaged back over the windows that cover each sample."""
+    n = len(x)
+    width = min(SVD_WINDOW, n // 3)
+    view = np.lib.stride_tricks.sliding_window_view(x, width)  # (m, width), every offset
+    m = len(view)
+    _, s, vt = np.linalg.svd(view, full_matrices=False)
+    # Pure noise's largest singular value is within ~10 % of σ(√m + √width) here (overlapping
+    # windows are not independent rows; measured on white noise of 300-20,000 samples): a margin.
+    edge = 1.1 * sigma * (np.sqrt(m) + np.sqrt(width))
+    k = int(np.sum(s > edge))
+    proj = (view @ vt[:k].T) @ vt[:k]  # (m, width)
+    out = np.zeros(n)
+    for j in range(width):  # sample i gets window i - j's entry j, for every window covering it
+        out[j : j + m] += proj[:, j]
+    return out / np.convolve(np.ones(m), np.ones(width))
+
+
+def _registry() -> dict[str, Candidate]:
+    cands = [Candidate("none", "none", _identity, trace=float, min_length=1)]
+    cands += [_savgol(w, p) for w, p in SAVGOL]
+    cands += [_wiener(s) for s in WIENER]
+    cands += [_wavelet(t) for t in WAVELET_THRESHOLDS]
+    cands += [_tv(w) for w in TV_WEIGHTS]
+    cands.append(Candidate("svd windows", "svd", svd_windows, min_length=3 * 16, max_length=TV_MAX_SAMPLES))
+    return {c.name: c for c in cands}
+
+
+CANDIDATES: dict[str, Candidate] = _registry()
+FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(c.family for c in CANDIDATES.values()))
+
+
+def usable(n: int, family: str | None = None) -> list[Candidate]:
+    """The candidates that take a signal of n samples (of one family, or all)."""
+    return [c for c in CANDIDATES.values() if n >= c.min_length and (c.max_length is None or n <= c.max_length)
+            and (family is None or c.family == family)]  # fmt: skip
