@@ -13,7 +13,8 @@ from sigdenoise.errors import BundleError
 from sigdenoise.evaluate import metrics, scoring
 from sigdenoise.models import bundle
 from sigdenoise.models.autoencoder import Autoencoder
-from sigdenoise.recordings.pipeline import default_model_path, gavish_donoho_rank
+from sigdenoise.models.svd import gavish_donoho_rank
+from sigdenoise.recordings.pipeline import default_model_path
 from sigdenoise.train.common import cpu_threads
 from sigdenoise.train.reference import train_lone
 
@@ -440,7 +441,7 @@ def test_options_take_their_default_and_help_from_the_settings_fields():
     for name, settings, renamed, n_options in [
         ("grid", GridSettings, {"activation": "activations", "latent": "latents", "noise": "noises", "seed": "seeds",
                                 "variant": "variants"}, 18),
-        ("denoise", DenoiseSettings, {}, 14),
+        ("denoise", DenoiseSettings, {}, 16),
         ("train", TrainSpec, {"train_noise": "noise"}, 12),
     ]:  # fmt: skip
         by_name = {f.name: f for f in fields(settings)}

@@ -133,10 +133,10 @@ def _fit_tone(x: np.ndarray, f: float) -> tuple[float, np.ndarray]:
     return float(np.hypot(*coef)), basis @ coef
 
 
-def remove_lines(x: np.ndarray, lines: list[Line]) -> np.ndarray:
-    """x (n,) with each line's least-squares tone subtracted (frequencies refined to the peak)."""
+def remove_lines(x: np.ndarray, lines: list[Line] | None = None) -> np.ndarray:
+    """x (n,) with each line's least-squares tone subtracted (the lines found, by default)."""
     y = np.asarray(x, dtype=float).copy()
-    for line in lines:
+    for line in find_lines(y) if lines is None else lines:
         y -= _fit_tone(y, line.frequency)[1]
     return y
 

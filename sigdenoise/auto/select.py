@@ -8,12 +8,12 @@ lowest. The scores also say how good the result is: the estimated input SNR, out
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
 from sigdenoise.auto import candidates as cand
-from sigdenoise.auto.noise import noise_sigma
+from sigdenoise.auto.noise import drift_share, find_lines, noise_sigma
 from sigdenoise.auto.sure import EPSILON, divergence, sure
 
 CAUTION = 3.0
@@ -29,45 +29,65 @@ class Verdict:
     sigma: float
     snr_in_db: float
     snr_out_db: float
+    lines: tuple[float, ...] = ()
+    """Frequencies (cycles per sample) of narrowband lines far above the spectrum's floor."""
+    drift: float = 0.0
+    """Power below 2 cycles over the signal, relative to the rest less the noise."""
 
     @property
     def gain_db(self) -> float:
         return self.snr_out_db - self.snr_in_db
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "gain_db": self.gain_db}
+        return {**asdict(self), "lines": list(self.lines), "gain_db": self.gain_db}
+
+
+def structure(x: np.ndarray, verdicts: list[Verdict]) -> list[Verdict]:
+    """The verdicts of the rows of x (k, n) with the lines and drift each row holds (noise.py)."""
+    return [replace(v, lines=tuple(round(line.frequency, 6) for line in find_lines(row)),
+                    drift=round(drift_share(row, v.sigma), 6)) for row, v in zip(x, verdicts)]  # fmt: skip
 
 
 def denoise(x: np.ndarray, family: str | None = None, seed: int = 0) -> tuple[np.ndarray, list[Verdict]]:
-    """Each row of x (k, n) denoised by the candidate of lowest SURE (of one family, or any);
-    returns the estimates (k, n) and a Verdict per row."""
+    """The rows of x (k, n), signals of one length, denoised by the candidate of least estimated
+    error (of one family, or any), one for all of them, each row left as it is where its own
+    estimate says the candidate would lose; returns the estimates (k, n) and a Verdict per row."""
     x = np.asarray(x, dtype=float)
     # Every step is scale-equivariant: each row is computed divided by a power of two near its
     # peak (exact), so values near the overflow or in the subnormals neither overflow nor fade.
     e = np.frexp(np.abs(x).max(axis=-1, initial=0.0))[1][:, None]
     y, verdicts = _denoise(np.ldexp(x, -e), family, seed)
     scale = np.ldexp(1.0, e[:, 0])
-    return np.ldexp(y, e), [Verdict(v.method, v.sigma * f, v.snr_in_db, v.snr_out_db) for v, f in zip(verdicts, scale)]
+    return np.ldexp(y, e), [replace(v, sigma=v.sigma * f) for v, f in zip(verdicts, scale)]
 
 
 def _denoise(x: np.ndarray, family: str | None, seed: int) -> tuple[np.ndarray, list[Verdict]]:
+    """One candidate for the whole group: the least total SURE relative to each signal's noise.
+    Then doing nothing for each signal whose SURE at the cautious σ (`caution`) says the
+    candidate would lose: σ̂ too high flatters smoothing, so a gain must outlast that doubt."""
     k, n = x.shape
     sigma = np.array([noise_sigma(row) for row in x])
     b = np.random.default_rng(seed).standard_normal((k, n))
-    shrink = caution(n)
-    best_y, best_risk = x.copy(), n * sigma**2  # doing nothing: SURE = n σ² exactly
-    best_cautious, best_div = n * (sigma * shrink) ** 2, np.full(k, float(n))
-    best_name = np.array(["none"] * k, dtype=object)
-    for c in cand.usable(n, family):
-        if c.name == "none":
+    live = sigma > 0
+    best = (float(k), "none", x, n * sigma**2, np.full(k, float(n)))  # doing nothing: SURE = n σ²
+    for c in cand.usable(k, n, family):
+        if c.name == "none" or not live.any():
             continue
         y = c.apply(x, sigma)
         div = divergence(c, x, y, sigma, b)
-        risk, cautious = sure(x, y, sigma, div), sure(x, y, sigma * shrink, div)
-        better = (cautious < best_cautious) & np.isfinite(risk) & np.isfinite(y).all(axis=-1) & (sigma > 0)
-        best_y[better], best_risk[better], best_name[better] = y[better], risk[better], c.name
-        best_cautious[better], best_div[better] = cautious[better], div[better]
-    return best_y, [_verdict(*a) for a in zip(x, best_name.astype(str), sigma, best_risk, best_div)]
+        risk = sure(x, y, sigma, div)
+        if not (np.isfinite(y[live]).all() and np.isfinite(risk[live]).all()):
+            continue
+        score = float(np.sum(risk[live] / (n * sigma[live] ** 2))) + float(np.sum(~live))
+        if score < best[0]:
+            best = (score, c.name, y, risk, div)
+    _, name, y, risk, div = best
+    shrunk = sigma * caution(n)
+    keep = live & (sure(x, y, shrunk, div) < n * shrunk**2)
+    out = np.where(keep[:, None], y, x)
+    names = np.where(keep, name, "none")
+    risk, div = np.where(keep, risk, n * sigma**2), np.where(keep, div, float(n))
+    return out, [_verdict(*a) for a in zip(x, names.astype(str), sigma, risk, div)]
 
 
 def caution(n: int) -> float:
@@ -100,7 +120,7 @@ def assess(x: np.ndarray, y: np.ndarray, fn: Callable[[np.ndarray], np.ndarray],
     out = []
     for row, sg, r, d, f in zip(xs, sigma, risk, div, np.ldexp(1.0, e[:, 0])):
         v = _verdict(row, method, sg, r, d) if np.isfinite(r) and np.isfinite(d) else Verdict(method, sg, np.nan, np.nan)
-        out.append(Verdict(v.method, v.sigma * f, v.snr_in_db, v.snr_out_db))
+        out.append(replace(v, sigma=v.sigma * f))
     return out
 
 

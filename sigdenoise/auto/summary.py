@@ -1,8 +1,4 @@
-"""What a `denoise` run says of its result: the verdicts of its signals summed up (pure).
-
-Pooled over signals, SNRs weigh each signal by its samples: estimated signal power over estimated
-noise (input) or estimated error (output) power, both summed over all signals.
-"""
+"""What a `denoise` run says of its result: the verdicts of its signals summed up (pure)."""
 
 from __future__ import annotations
 
@@ -12,29 +8,29 @@ import numpy as np
 
 from sigdenoise.auto.select import Verdict
 
+DRIFT_SHARE = 0.25  # a drift holding this share of the rest's power is worth a word
 LISTED = 10_000  # signals listed one by one in the report; the totals cover all of them
 
 
 def summarize(verdicts: list[Verdict], lengths: list[int]) -> dict:
-    """Totals of a run: signals, median σ̂, pooled estimated SNR in and out (dB), their gain, and
-    how many signals each method took; and the first LISTED signals' own verdicts."""
+    """Totals of a run: signals, samples, the median σ̂, the mean over signals of the estimated
+    SNR in and out and of the gain (dB, as a benchmark averages them), how many signals each
+    method took; and the first LISTED signals' own verdicts."""
     if not verdicts:
         return {"signals": 0}
-    n = np.asarray(lengths, dtype=float)
-    sig2 = np.array([v.sigma for v in verdicts]) ** 2
-    power = sig2 * 10 ** (np.array([v.snr_in_db for v in verdicts]) / 10)
-    error = power / 10 ** (np.array([v.snr_out_db for v in verdicts]) / 10)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        snr_in = 10 * np.log10(np.sum(n * power) / np.sum(n * sig2))
-        snr_out = 10 * np.log10(np.sum(n * power) / np.sum(n * error))
+    sigma = np.array([v.sigma for v in verdicts])
+    snr_in, snr_out = (np.array([getattr(v, a) for v in verdicts]) for a in ("snr_in_db", "snr_out_db"))
+    ok = np.isfinite(snr_in) & np.isfinite(snr_out)  # noiseless signals (unbounded SNR) are left out
     return {
         "signals": len(verdicts),
-        "samples": int(n.sum()),
-        "sigma_median": float(np.median(np.sqrt(sig2))),
-        "snr_in_db": _num(snr_in),
-        "snr_out_db": _num(snr_out),
-        "gain_db": _num(snr_out - snr_in),
+        "samples": int(np.sum(lengths)),
+        "sigma_median": float(np.median(sigma)),
+        "snr_in_db": _num(np.mean(snr_in[ok])) if ok.any() else None,
+        "snr_out_db": _num(np.mean(snr_out[ok])) if ok.any() else None,
+        "gain_db": _num(np.mean(snr_out[ok] - snr_in[ok])) if ok.any() else None,
         "methods": dict(Counter(v.method for v in verdicts).most_common()),
+        "signals_with_lines": int(sum(bool(v.lines) for v in verdicts)),
+        "signals_with_drift": int(sum(v.drift > DRIFT_SHARE for v in verdicts)),
         "per_signal": [v.as_dict() for v in verdicts[:LISTED]],
         "per_signal_listed": min(len(verdicts), LISTED),
     }
@@ -58,6 +54,18 @@ def one_line(summary: dict) -> str:
         return "unbounded" if v is None else f"{v:.1f} dB"
 
     gain = summary["gain_db"]
-    return (f"estimated noise σ {summary['sigma_median']:.3g} (median), SNR {db(summary['snr_in_db'])} -> "
+    return (f"estimated noise σ {summary['sigma_median']:.3g} (median), mean SNR {db(summary['snr_in_db'])} -> "
             f"{db(summary['snr_out_db'])} ({'+' if gain is not None and gain >= 0 else ''}{db(gain)}); "
             f"methods: {methods}")  # fmt: skip
+
+
+def structure_note(summary: dict, notch: bool, detrend: bool) -> str | None:
+    """A line on the lines and drift found, and whether they were removed; None if neither."""
+    parts = []
+    if summary.get("signals_with_lines"):
+        what = "removed" if notch else "kept (--notch removes them)"
+        parts.append(f"narrowband lines (a hum?) in {summary['signals_with_lines']} of {summary['signals']} signals, {what}")
+    if summary.get("signals_with_drift"):
+        what = "removed" if detrend else "kept (--detrend removes it)"
+        parts.append(f"slow drift in {summary['signals_with_drift']} of {summary['signals']} signals, {what}")
+    return "; ".join(parts) or None

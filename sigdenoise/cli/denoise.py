@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import numpy as np
 
-from sigdenoise.auto.summary import one_line
+from sigdenoise.auto.summary import one_line, structure_note
 from sigdenoise.cli.common import (
     DeviceOpt,
     HeaderOpt,
@@ -47,6 +47,8 @@ def denoise(
     rank: Annotated[Optional[int], D("rank", **NOT_SHOWN)] = D.default("rank"),
     hop: Annotated[int, D("hop")] = D.default("hop"),
     scale: Annotated[Optional[bool], D("scale", "--scale/--no-scale", **NOT_SHOWN)] = D.default("scale"),
+    notch: Annotated[bool, D("notch", "--notch")] = D.default("notch"),
+    detrend: Annotated[bool, D("detrend", "--detrend")] = D.default("detrend"),
     activation: Annotated[Activation, D("activation")] = D.default("activation"),
     latent: Annotated[int, D("latent")] = D.default("latent"),
     epochs: Annotated[int, D("epochs")] = D.default("epochs"),
@@ -78,6 +80,9 @@ def denoise(
     err.print(f"Denoised {count(n_signals, 'signal')} ({count(n_samples, 'sample')}) with {plan.label} in {dt:.1f} s "
               f"({n_signals / dt:,.0f} signals/s) -> {s.out}", markup=False)  # fmt: skip
     err.print(f"{one_line(summary)}; report: {pipeline.report_path(s.out)}", markup=False)
+    note = structure_note(summary, s.notch, s.detrend)
+    if note:
+        err.print(note, markup=False)
 
 
 def _write(s: DenoiseSettings, src, chunks, plan) -> tuple[int, int, list[int]]:

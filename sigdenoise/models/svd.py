@@ -43,3 +43,11 @@ class SVDProjector:
     def denoise(self, x: np.ndarray) -> np.ndarray:
         b = self.basis_
         return (np.asarray(x, dtype=float) @ b) @ b.T
+
+
+def gavish_donoho_rank(s: np.ndarray, shape: tuple[int, int]) -> int:
+    """Singular values above ω(β)·median(s), the optimal hard threshold for unknown noise level
+    (Gavish & Donoho 2014, eq. (4) approximation), β = aspect ratio <= 1. At least 1."""
+    beta = min(shape) / max(shape)
+    omega = 0.56 * beta**3 - 0.95 * beta**2 + 1.82 * beta + 1.43
+    return max(1, int(np.sum(s > omega * np.median(s))))

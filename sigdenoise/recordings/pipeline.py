@@ -26,12 +26,12 @@ import torch
 
 from sigdenoise import atomic, synthetic
 from sigdenoise.atomic import unwritable_reason
-from sigdenoise.auto import select
+from sigdenoise.auto import noise, select
 from sigdenoise.auto.select import Verdict
 from sigdenoise.auto.summary import summarize
 from sigdenoise.errors import BundleError, OutputError, SignalIOError, count, require
 from sigdenoise.models import bundle
-from sigdenoise.models.svd import SVDProjector
+from sigdenoise.models.svd import SVDProjector, gavish_donoho_rank
 from sigdenoise.recordings import windows
 from sigdenoise.recordings.read import Chunk
 from sigdenoise.recordings.settings import AUTO_METHODS, SYNTHETIC_RANK, DenoiseSettings
@@ -110,6 +110,12 @@ def input_windows(s: DenoiseSettings, chunks: Iterator[Chunk]) -> tuple[np.ndarr
 def make_plan(s: DenoiseSettings, choice: Choice, raw: np.ndarray, device="cpu") -> Plan:
     """The chosen denoiser, fitted on raw (m, W) if the choice fits; a --hop beyond its window
     (a trained model's is known only now) is a SettingsError."""
+    plan = _denoiser(s, choice, raw, device)
+    plan.notch, plan.detrend = s.notch, s.detrend
+    return plan
+
+
+def _denoiser(s: DenoiseSettings, choice: Choice, raw: np.ndarray, device) -> Plan:
     scaled = s.scale is not False
     if choice.method in AUTO_METHODS:
         return auto_plan(choice.method, s.seed)
@@ -174,19 +180,30 @@ class Plan:
     label: str = ""
     whole: Callable[[np.ndarray], tuple[np.ndarray, list[Verdict]]] | None = None
     verdicts: list[Verdict] = field(default_factory=list)
+    notch: bool = False
+    detrend: bool = False
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        """Denoise signals of one length x (k, n), adding their verdicts to `verdicts`."""
-        if self.whole is not None:
-            y, found = self.whole(x)
-        else:
-            def f(z: np.ndarray) -> np.ndarray:
-                return windows.denoise_signals(z, self.fn, self.width, self.hop, self.scale)
-
-            y = f(x)
-            found = select.assess(x, y, f, self.label)
-        self.verdicts.extend(found)
+        """Denoise signals of one length x (k, n), adding their verdicts to `verdicts` (with the
+        lines and drift of the input as it came); lines and drift first removed if asked."""
+        raw = x = np.asarray(x, dtype=float)
+        if self.notch:
+            x = np.stack([noise.remove_lines(row) for row in x])
+        if self.detrend and x.shape[-1] >= noise.LINE_MIN_SAMPLES:
+            x = np.stack([row - noise.drift(row) for row in x])
+        y, found = self._denoise(x)
+        self.verdicts.extend(select.structure(raw, found))
         return y
+
+    def _denoise(self, x: np.ndarray) -> tuple[np.ndarray, list[Verdict]]:
+        if self.whole is not None:
+            return self.whole(x)
+
+        def f(z: np.ndarray) -> np.ndarray:
+            return windows.denoise_signals(z, self.fn, self.width, self.hop, self.scale)
+
+        y = f(x)
+        return y, select.assess(x, y, f, self.label)
 
 
 def auto_plan(method: str, seed: int = 0) -> Plan:
@@ -232,14 +249,6 @@ def synthetic_svd_plan(rank: int, hop: int, scaled: bool, n_train: int = synthet
     proj = SVDProjector(rank).fit(clean)
     scale = bundle.training_range(clean) if scaled else None
     return Plan(proj.denoise, clean.shape[1], hop, scale, f"svd rank {rank} (synthetic)")
-
-
-def gavish_donoho_rank(s: np.ndarray, shape: tuple[int, int]) -> int:
-    """Singular values above ω(β)·median(s), the optimal hard threshold for unknown noise level
-    (Gavish & Donoho 2014, eq. (4) approximation), β = aspect ratio <= 1. At least 1."""
-    beta = min(shape) / max(shape)
-    omega = 0.56 * beta**3 - 0.95 * beta**2 + 1.82 * beta + 1.43
-    return max(1, int(np.sum(s > omega * np.median(s))))
 
 
 def fit_plan(method: str, raw: np.ndarray, hop: int, scaled: bool, rank: int | None = None,

@@ -49,6 +49,11 @@ class DenoiseSettings:
     scale: bool | None = field(default=None, metadata={"help":
         "Scale each window into the model's training range and back.  \\[default: as the model was trained (the "
         "packaged one and `train`'s: scaled; a grid run's: not); --scale when fitting]"})  # fmt: skip
+    notch: bool = field(default=False, metadata={"help":
+        "Remove narrowband lines (a mains hum: a tone far above the spectrum's floor) before denoising; "
+        "without it they are kept and reported."})  # fmt: skip
+    detrend: bool = field(default=False, metadata={"help":
+        "Remove slow drift (below 2 cycles over the signal) before denoising; without it it is kept and reported."})  # fmt: skip
     activation: str = field(default="gelu", metadata={"help": "Activation of the autoencoder --fit trains."})
     latent: int = field(default=5, metadata={"help": "Latent size (1 or 5) of the autoencoder --fit trains."})
     epochs: int = field(default=100, metadata={"help": "Epochs of the autoencoder --fit trains."})
