@@ -1,9 +1,9 @@
 """SNR in -> out of `sigdenoise denoise`, against Savitzky-Golay on the same inputs.
 
 (a) 2,000 held-out synthetic signals (seed 1, never seen in training), noise 0.1 and 1.0: the
-    packaged default model, the study's SVD projector, and `--fit svd`.
+    default (auto), the packaged model, the study's SVD projector, and `--fit svd`.
 (b) Two long signals not from the training families, 5,000 samples each: a linear chirp
-    (0.005 -> 0.05 cycles/sample) and a smoothed pulse train (period 80, width 12): `--fit svd`,
+    (0.005 -> 0.05 cycles/sample) and a smoothed pulse train (period 80, width 12): the default, `--fit svd`,
     `--fit --method ae`, and the default model without fitting.
 Every denoiser runs through the CLI (CSV in, CSV out). Savitzky-Golay: (11, 3) as a fixed
 everyday choice, and the best (window, order) for each input chosen with the clean signal in hand
@@ -61,7 +61,7 @@ def main() -> None:
         for level in (0.1, 1.0):
             noisy = test.noisy(level)
             base = {"set": "synthetic held-out (2,000 x 100)", "noise": level, "snr_in_db": metrics.snr_db(noisy, test.clean)}
-            for name, args in [("default model (ae)", ["--no-fit"]), ("svd rank 5 (synthetic)", ["--no-fit", "--method", "svd"]),
+            for name, args in [("default (auto)", []), ("default model (ae)", ["--no-fit"]), ("svd rank 5 (synthetic)", ["--no-fit", "--method", "svd"]),
                                ("--fit svd", ["--fit", "--method", "svd"])]:  # fmt: skip
                 rows.append({**base, "method": name, "snr_out_db": metrics.snr_db(run_cli(noisy, args, tmp), test.clean)})
             rows += sg_rows(noisy, test.clean, base)
@@ -69,7 +69,7 @@ def main() -> None:
                 rng = np.random.default_rng([7, int(level * 10)])
                 noisy1 = (clean + level * rng.standard_normal(clean.shape))[None]
                 base = {"set": f"{sig_name} (5,000 samples)", "noise": level, "snr_in_db": metrics.snr_db(noisy1, clean[None])}
-                for name, args in [("--fit svd", ["--fit", "--method", "svd"]), ("--fit svd --no-scale", ["--fit", "--method", "svd", "--no-scale"]),
+                for name, args in [("default (auto)", []), ("--fit svd", ["--fit", "--method", "svd"]), ("--fit svd --no-scale", ["--fit", "--method", "svd", "--no-scale"]),
                                    ("--fit --method ae", ["--fit", "--method", "ae"]), ("default model (ae), no fit", ["--no-fit"])]:  # fmt: skip
                     out = run_cli(noisy1, args, tmp)
                     assert out.shape == noisy1.shape
