@@ -1,8 +1,10 @@
-"""`--method auto`: each signal's denoiser chosen by its estimated risk, and what it achieved.
+"""`--method auto`: the denoiser chosen by its estimated error, and what it achieved.
 
-For each signal: estimate its noise level σ̂ (auto/noise.py), run every usable candidate
-(auto/candidates.py, doing nothing among them), score each by SURE (auto/sure.py), keep the
-lowest. The scores also say how good the result is: the estimated input SNR, output SNR and gain.
+For each group of signals of one length (a file's signals, or one long recording): estimate each
+signal's noise level σ̂ (auto/noise.py), run every usable candidate (auto/candidates.py), score
+each by SURE (auto/sure.py), keep the candidate of least total estimated error; a signal whose own
+estimate says it would lose keeps its input. The scores also say how good the result is: each
+signal's estimated input SNR, output SNR and gain.
 """
 
 from __future__ import annotations
@@ -39,7 +41,9 @@ class Verdict:
         return self.snr_out_db - self.snr_in_db
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "lines": list(self.lines), "gain_db": self.gain_db}
+        """JSON-ready: an unbounded or unknown number (a noiseless signal's SNR) is None."""
+        d = {**asdict(self), "lines": list(self.lines), "gain_db": self.gain_db}
+        return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in d.items()}
 
 
 def structure(x: np.ndarray, verdicts: list[Verdict]) -> list[Verdict]:

@@ -67,5 +67,6 @@ def structure_note(summary: dict, notch: bool, detrend: bool) -> str | None:
         parts.append(f"narrowband lines (a hum?) in {summary['signals_with_lines']} of {summary['signals']} signals, {what}")
     if summary.get("signals_with_drift"):
         what = "removed" if detrend else "kept (--detrend removes it)"
-        parts.append(f"slow drift in {summary['signals_with_drift']} of {summary['signals']} signals, {what}")
+        parts.append(f"strong content below 2 cycles over the signal (a drift?) in {summary['signals_with_drift']} of "
+                     f"{summary['signals']} signals, {what}")
     return "; ".join(parts) or None

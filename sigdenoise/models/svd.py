@@ -45,9 +45,14 @@ class SVDProjector:
         return (np.asarray(x, dtype=float) @ b) @ b.T
 
 
-def gavish_donoho_rank(s: np.ndarray, shape: tuple[int, int]) -> int:
-    """Singular values above ω(β)·median(s), the optimal hard threshold for unknown noise level
-    (Gavish & Donoho 2014, eq. (4) approximation), β = aspect ratio <= 1. At least 1."""
+def gavish_donoho_threshold(s: np.ndarray, shape: tuple[int, int]) -> float:
+    """ω(β)·median(s), the optimal hard threshold of singular values s for unknown noise level
+    (Gavish & Donoho 2014, eq. (4) approximation), β = the aspect ratio of `shape` (<= 1)."""
     beta = min(shape) / max(shape)
     omega = 0.56 * beta**3 - 0.95 * beta**2 + 1.82 * beta + 1.43
-    return max(1, int(np.sum(s > omega * np.median(s))))
+    return float(omega * np.median(s))
+
+
+def gavish_donoho_rank(s: np.ndarray, shape: tuple[int, int]) -> int:
+    """The number of singular values above the Gavish–Donoho threshold; at least 1."""
+    return max(1, int(np.sum(s > gavish_donoho_threshold(s, shape))))

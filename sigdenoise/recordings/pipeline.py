@@ -207,9 +207,10 @@ class Plan:
 
 
 def auto_plan(method: str, seed: int = 0) -> Plan:
-    """Each signal's denoiser chosen by SURE among every candidate (auto) or one kind's."""
+    """The denoiser chosen by SURE for each group of signals of one length, among every candidate
+    (auto) or one kind's (auto/select.py)."""
     family = None if method == "auto" else method
-    label = "auto (per signal, least estimated error)" if family is None else f"{method} (setting chosen per signal)"
+    label = "auto (least estimated error)" if family is None else f"{method} (setting by least estimated error)"
     return Plan(None, 1, 1, None, label, whole=lambda x: select.denoise(x, family, seed))
 
 

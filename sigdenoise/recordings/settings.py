@@ -34,7 +34,8 @@ class DenoiseSettings:
     model: Path | None = field(default=None, metadata={"help":
         "A model from `sigdenoise train` or a grid run's models/.  \\[default: the packaged model]"})  # fmt: skip
     method: str | None = field(default=None, metadata={"help":
-        "auto: per signal, the denoiser of least estimated error (Stein's unbiased risk estimate) among "
+        "auto: the denoiser of least estimated error (Stein's unbiased risk estimate; one for the signals of "
+        "a length, a signal it would not help left as it is) among "
         "Savitzky-Golay, Wiener, wavelet, total variation, the SVD of its windows and doing nothing; "
         "savgol, wiener, wavelet, tv, none: that kind only, its setting chosen the same way; "
         "ae: an autoencoder; svd: an SVD projector of windows.  "
@@ -72,7 +73,7 @@ class DenoiseSettings:
         require(self.rank is None or 1 <= self.rank <= WINDOW, "--rank",
                 f"must be between 1 and the window ({WINDOW} samples), got {self.rank}")  # fmt: skip
         require(not (self.method in AUTO_METHODS and (self.fit or self.model is not None or self.rank is not None)),
-                "--method", f"{self.method} chooses its setting per signal; it takes no --fit, --model or --rank",
+                "--method", f"{self.method} chooses its own setting; it takes no --fit, --model or --rank",
                 OptionsConflict)  # fmt: skip
         require(self.rank is None or self.chosen_method != "ae", "--rank",
                 "only the SVD denoiser has a rank; it cannot be combined with --method ae")  # fmt: skip
