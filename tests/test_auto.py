@@ -630,3 +630,11 @@ def test_cli_notch_removes_a_hum(tmp_path):
     for entry in doc["per_signal"]:
         assert any(abs(f - 0.08) < 1e-3 for f in entry["lines"]), entry["lines"]
     assert "removed" in " ".join(res.output.split())
+
+
+def test_the_cli_methods_name_every_family_of_the_registry():
+    """--method's auto kinds (recordings/settings.py, kept free of scipy for a fast start) are the
+    registry's families, less svd and ae, which name the window methods there."""
+    from sigdenoise.recordings.settings import AUTO_METHODS
+
+    assert set(AUTO_METHODS) == {"auto", *cand.FAMILIES} - {"svd", "ae"}

@@ -19,7 +19,7 @@ from sigdenoise.models.autoencoder import LATENTS
 from sigdenoise.recordings.windows import WINDOW
 
 PLOT_SIGNALS = 4  # signals drawn by --plot
-AUTO_METHODS = ("auto", "savgol", "wiener", "wavelet", "tv", "none")  # chosen per signal by SURE
+AUTO_METHODS = ("auto", "savgol", "wiener", "wavelet", "tv", "none")  # auto/candidates.py's families (tested)
 METHODS = (*AUTO_METHODS, "ae", "svd")
 SYNTHETIC_RANK = 5  # the study's projector: --method svd without --fit or --rank
 
