@@ -66,6 +66,15 @@ def save(path: Path, model: Autoencoder, meta: dict) -> None:
 
 
 def read_meta(path: Path) -> dict:
+    meta = read_format(path, FORMAT)
+    check_meta(path, meta)
+    return meta
+
+
+def read_format(path: Path, fmt: str) -> dict:
+    """A model file's sigdenoise metadata, which must be a JSON object of format `fmt`; BundleError
+    naming the file if it is missing, unreadable, not JSON or another format. Its keys are the
+    caller's to check (against its schema) before anything is allocated."""
     path = Path(path)
     if not path.is_file():
         raise BundleError(f"{path}: no such model file")
@@ -80,10 +89,9 @@ def read_meta(path: Path) -> dict:
         meta = json.loads(raw)
     except ValueError as e:
         raise BundleError(f"{path}: its sigdenoise metadata is not JSON ({e})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        meta = meta if isinstance(meta, dict) else {}
-        raise BundleError(f"{path}: unsupported model format {meta.get('format')!r} (expected {FORMAT})")
-    check_meta(path, meta)
+    if not isinstance(meta, dict) or meta.get("format") != fmt:
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise BundleError(f"{path}: unsupported model format {found!r} (expected {fmt})")
     return meta
 
 

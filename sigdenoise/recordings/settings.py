@@ -19,7 +19,7 @@ from sigdenoise.models.autoencoder import LATENTS
 from sigdenoise.recordings.windows import WINDOW
 
 PLOT_SIGNALS = 4  # signals drawn by --plot
-AUTO_METHODS = ("auto", "savgol", "wiener", "wavelet", "tv", "none")  # auto/candidates.py's families (tested)
+AUTO_METHODS = ("auto", "savgol", "wiener", "wavelet", "tv", "dae", "none")  # auto/candidates.py's families (tested)
 METHODS = (*AUTO_METHODS, "ae", "svd")
 SYNTHETIC_RANK = 5  # the study's projector: --method svd without --fit or --rank
 
@@ -38,6 +38,7 @@ class DenoiseSettings:
         "a length, a signal it would not help left as it is) among "
         "Savitzky-Golay, Wiener, wavelet, total variation, the SVD of its windows and doing nothing; "
         "savgol, wiener, wavelet, tv, none: that kind only, its setting chosen the same way; "
+        "dae: the packaged noise-conditioned convolutional autoencoder, given each signal's estimated noise; "
         "ae: an autoencoder; svd: an SVD projector of windows.  "
         "\\[default: auto; svd with --fit or --rank; ae with --no-fit or --model]"})  # fmt: skip
     fit: bool | None = field(default=None, metadata={"help":
