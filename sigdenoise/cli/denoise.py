@@ -62,6 +62,7 @@ def denoise(
     from sigdenoise.device import resolve
     from sigdenoise.recordings import pipeline
     from sigdenoise.recordings.read import open_signals
+    from sigdenoise.recordings.report import report_path, write_report
 
     with one_line_errors(), interrupted("nothing was written"):
         s = DenoiseSettings(**as_fields(options, {"id_col": "id_cols"}))
@@ -75,11 +76,11 @@ def denoise(
             err.print(note.text, style="dim" if note.dim else None, markup=False)
         plan = pipeline.make_plan(s, choice, raw, dev)
         n_signals, n_samples, lengths = _write(s, src, chunks, plan)
-        summary = pipeline.write_report(s, plan, lengths, options)
+        summary = write_report(s, plan, lengths, options)
     dt = time.perf_counter() - t0
     err.print(f"Denoised {count(n_signals, 'signal')} ({count(n_samples, 'sample')}) with {plan.label} in {dt:.1f} s "
               f"({n_signals / dt:,.0f} signals/s) -> {s.out}", markup=False)  # fmt: skip
-    err.print(f"{one_line(summary)}; report: {pipeline.report_path(s.out)}", markup=False)
+    err.print(f"{one_line(summary)}; report: {report_path(s.out)}", markup=False)
     note = structure_note(summary, s.notch, s.detrend)
     if note:
         err.print(note, markup=False)

@@ -14,7 +14,6 @@ Which one is `choose`'s policy (a pure function of the settings and the input's 
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,16 +23,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sigdenoise import atomic, synthetic
+from sigdenoise import synthetic
 from sigdenoise.atomic import unwritable_reason
 from sigdenoise.auto import noise, select
 from sigdenoise.auto.select import Verdict
-from sigdenoise.auto.summary import summarize
 from sigdenoise.errors import BundleError, OutputError, SignalIOError, count, require
 from sigdenoise.models import bundle
 from sigdenoise.models.svd import SVDProjector, gavish_donoho_rank
 from sigdenoise.recordings import windows
 from sigdenoise.recordings.read import Chunk
+from sigdenoise.recordings.report import report_path
 from sigdenoise.recordings.settings import AUTO_METHODS, SYNTHETIC_RANK, DenoiseSettings
 from sigdenoise.recordings.write import Writer, refuse_same
 from sigdenoise.train import front
@@ -127,23 +126,6 @@ def _denoiser(s: DenoiseSettings, choice: Choice, raw: np.ndarray, device) -> Pl
         plan = load_plan(s.model, s.hop, s.scale, device)
     require(1 <= s.hop <= plan.width, "--hop", f"must be between 1 and the window ({plan.width} samples), got {s.hop}")
     return plan
-
-
-def report_path(out: Path) -> Path:
-    """Where a run's report goes: beside the output, its name + .json (clean.csv -> clean.csv.json)."""
-    return out.with_name(out.name + ".json")
-
-
-def write_report(s: DenoiseSettings, plan: Plan, lengths: list[int], options: dict) -> dict:
-    """The run's summary (auto/summary.py) with its settings and the package's version, written
-    atomically to report_path(s.out); returns the summary."""
-    from sigdenoise import __version__
-
-    summary = summarize(plan.verdicts, lengths)
-    doc = {"sigdenoise": __version__, "input": str(s.input), "output": str(s.out), "denoiser": plan.label,
-           "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in options.items()}, **summary}  # fmt: skip
-    atomic.write_text(report_path(s.out), json.dumps(doc, indent=1, default=str) + "\n")
-    return summary
 
 
 def check_outputs(s: DenoiseSettings) -> None:

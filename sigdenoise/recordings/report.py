@@ -1,0 +1,27 @@
+"""The report of a `denoise` run, written beside its output: what auto/summary.py sums up of the
+run's verdicts, with the settings and the package's version (JSON)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sigdenoise import atomic
+from sigdenoise.auto.summary import summarize
+
+
+def report_path(out: Path) -> Path:
+    """Where a run's report goes: beside the output, its name + .json (clean.csv -> clean.csv.json)."""
+    return out.with_name(out.name + ".json")
+
+
+def write_report(s, plan, lengths: list[int], options: dict) -> dict:  # s: DenoiseSettings, plan: pipeline.Plan
+    """The run's summary (auto/summary.py) with its settings and the package's version, written
+    atomically to report_path(s.out); returns the summary."""
+    from sigdenoise import __version__
+
+    summary = summarize(plan.verdicts, lengths)
+    doc = {"sigdenoise": __version__, "input": str(s.input), "output": str(s.out), "denoiser": plan.label,
+           "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in options.items()}, **summary}  # fmt: skip
+    atomic.write_text(report_path(s.out), json.dumps(doc, indent=1, default=str) + "\n")
+    return summary
