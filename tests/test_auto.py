@@ -638,3 +638,81 @@ def test_the_cli_methods_name_every_family_of_the_registry():
     from sigdenoise.recordings.settings import AUTO_METHODS
 
     assert set(AUTO_METHODS) == {"auto", *cand.FAMILIES} - {"svd", "ae"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Regressions found in review (each failed before its fix)
+
+
+def _cli(*args):
+    from typer.testing import CliRunner
+
+    from sigdenoise.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_constant_and_one_sample_signals_have_no_noise_and_do_not_skew_the_means(tmp_path):
+    """A constant row's wavelet details are rounding dust (σ̂ ~1e-17 before the fix, reported as
+    331 dB in and a +30 dB gain); now σ̂ = 0, its SNRs null, and the run's mean is the others'."""
+    rng = np.random.default_rng(0)
+    t = np.arange(100)
+    noisy = np.vstack([np.sin(0.2 * t) + 0.3 * rng.standard_normal(100) for _ in range(9)] + [np.ones(100)])
+    np.savetxt(tmp_path / "mix.csv", noisy, delimiter=",")
+    res = _cli("denoise", tmp_path / "mix.csv", "-o", tmp_path / "out.csv")
+    assert res.exit_code == 0, res.output
+    doc = json.loads((tmp_path / "out.csv.json").read_text())
+    last = doc["per_signal"][-1]
+    assert last["sigma"] == 0 and last["snr_in_db"] is None and last["method"] == "none"
+    ins = [v["snr_in_db"] for v in doc["per_signal"][:9]]
+    assert doc["snr_in_db"] == pytest.approx(np.mean(ins), abs=1e-9) and doc["snr_in_db"] < 20
+    np.testing.assert_array_equal(np.loadtxt(tmp_path / "out.csv", delimiter=",")[-1], np.ones(100))
+    ones = select.denoise(np.ones((1, 300)))[1][0]
+    assert ones.sigma == 0 and noise.drift_share(np.full(300, 0.1), 0.0) == 0.0  # no drift in a constant
+
+
+def test_values_near_the_overflow_give_a_finite_sigma_and_strict_json(tmp_path):
+    rng = np.random.default_rng(1)
+    x = np.vstack([np.full(50, 1.5e308), np.clip(rng.standard_normal(50), -1, 1) * 1.5e308, rng.standard_normal(50)])
+    np.save(tmp_path / "big.npy", x)
+    for extra in ([], ["--notch", "--detrend"]):
+        res = _cli("denoise", tmp_path / "big.npy", "-o", tmp_path / "o.npy", *extra)
+        assert res.exit_code == 0 and "Traceback" not in res.output, res.output
+        doc = json.loads((tmp_path / "o.npy.json").read_text())
+        json.dumps(doc, allow_nan=False)  # strict JSON: no Infinity or NaN anywhere
+        assert np.isfinite(doc["sigma_median"]) and np.isfinite(np.load(tmp_path / "o.npy")).all()
+    y = np.clip(rng.standard_normal((2, 300)), -1, 1) * 1.7e308
+    np.save(tmp_path / "b.npy", y)
+    res = _cli("denoise", tmp_path / "b.npy", "-o", tmp_path / "b_out.npy", "--detrend")
+    assert res.exit_code == 0, res.output  # was a LinAlgError traceback: the drift overflowed
+    assert np.isfinite(np.load(tmp_path / "b_out.npy")).all()
+
+
+def test_the_report_never_replaces_a_file_that_is_not_a_report(tmp_path):
+    np.savetxt(tmp_path / "s.csv", np.random.default_rng(2).standard_normal((3, 200)), delimiter=",")
+    (tmp_path / "clean.csv.json").write_text('{"my": "notes"}')
+    res = _cli("denoise", tmp_path / "s.csv", "-o", tmp_path / "clean.csv")
+    assert res.exit_code == 2 and "clean.csv.json: exists and is not a sigdenoise report" in " ".join(res.output.split())
+    assert (tmp_path / "clean.csv.json").read_text() == '{"my": "notes"}' and not (tmp_path / "clean.csv").exists()
+    (tmp_path / "clean.csv.json").unlink()
+    for _ in range(2):  # its own report from an earlier run is replaced
+        assert _cli("denoise", tmp_path / "s.csv", "-o", tmp_path / "clean.csv").exit_code == 0
+
+
+def test_a_kind_that_cannot_take_the_signals_is_an_error_not_a_silent_copy(tmp_path):
+    np.savetxt(tmp_path / "short.csv", np.random.default_rng(3).standard_normal((4, 15)), delimiter=",")
+    res = _cli("denoise", tmp_path / "short.csv", "-o", tmp_path / "o.csv", "--method", "wavelet")
+    assert res.exit_code == 2 and "--method: wavelet takes signals of at least 16 samples" in " ".join(res.output.split())
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_the_pooled_svd_fits_the_windows_it_would_take_from_all_of_them():
+    """svd_pooled gathers only the windows it fits (not a copy of every window): the same windows,
+    the same basis, the same output as the reference that materialises them all."""
+    rng = np.random.default_rng(4)
+    x = np.sin(0.2 * np.arange(300) + rng.uniform(0, 6, (7, 1))) + 0.3 * rng.standard_normal((7, 300))
+    view = np.lib.stride_tricks.sliding_window_view(x, 100, axis=-1).reshape(-1, 100)
+    take = np.unique(np.linspace(0, len(view) - 1, min(len(view), cand.POOLED_WINDOWS)).astype(int))
+    per = 201
+    gathered = x[(take // per)[:, None], (take % per)[:, None] + np.arange(100)]
+    np.testing.assert_array_equal(gathered, view[take])

@@ -180,9 +180,10 @@ def svd_pooled(x: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     stitched by Hann-weighted overlap-add. Signals that share a shape (a class of recordings, one
     sensor) pool their structure; the rank adapts to the noise."""
     k, n = x.shape
-    view = np.lib.stride_tricks.sliding_window_view(x, SVD_WINDOW, axis=-1).reshape(-1, SVD_WINDOW)
-    take = np.unique(np.linspace(0, len(view) - 1, min(len(view), POOLED_WINDOWS)).astype(int))
-    z = view[take]
+    per = n - SVD_WINDOW + 1  # windows of one signal
+    # The windows to fit, chosen before any is copied: all of them would be 100 copies of x.
+    take = np.unique(np.linspace(0, k * per - 1, min(k * per, POOLED_WINDOWS)).astype(int))
+    z = x[(take // per)[:, None], (take % per)[:, None] + np.arange(SVD_WINDOW)]
     s, vt = _right_singular(z)
     # The noise's bulk edge from the median singular value (Gavish & Donoho's σ estimate): the
     # pooled windows' noise level is not one σ̂ when signals differ in level.

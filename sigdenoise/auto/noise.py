@@ -155,7 +155,7 @@ def drift_share(x: np.ndarray, sigma: float) -> float:
     """The drift's power over the power of the rest of x, minus the noise (≥ 0): how much of the
     recording is slow wander. 0 for signals under LINE_MIN_SAMPLES."""
     x = np.asarray(x, dtype=float)
-    if len(x) < LINE_MIN_SAMPLES:
+    if len(x) < LINE_MIN_SAMPLES or np.ptp(x) == 0:  # a constant has no wander (0/0 came out near 1)
         return 0.0
     slow = drift(x)
     slow = slow - slow.mean()

@@ -18,6 +18,7 @@ from sigdenoise.auto import candidates as cand
 from sigdenoise.auto.noise import drift_share, find_lines, noise_sigma
 from sigdenoise.auto.sure import EPSILON, divergence, sure
 
+DUST = 1e-12  # σ̂ below this, on rows scaled to a peak near 1, is rounding: no noise
 LOSS_MARGIN = 2.0  # in standard errors of a signal's SURE
 RISK_FLOOR = 1e-3  # an estimated error is at least this share of the noise power (SURE can go below 0)
 
@@ -47,9 +48,14 @@ class Verdict:
 
 
 def structure(x: np.ndarray, verdicts: list[Verdict]) -> list[Verdict]:
-    """The verdicts of the rows of x (k, n) with the lines and drift each row holds (noise.py)."""
-    return [replace(v, lines=tuple(round(line.frequency, 6) for line in find_lines(row)),
-                    drift=round(drift_share(row, v.sigma), 6)) for row, v in zip(x, verdicts)]  # fmt: skip
+    """The verdicts of the rows of x (k, n) with the lines and drift each row holds (noise.py),
+    found on each row divided by a power of two near its peak (a spectrum of 1e308s overflows)."""
+    e = np.frexp(np.abs(x).max(axis=-1, initial=0.0))[1]
+    out = []
+    for row, v, k in zip(np.ldexp(x, -e[:, None]), verdicts, e):
+        lines = tuple(round(line.frequency, 6) for line in find_lines(row))
+        out.append(replace(v, lines=lines, drift=round(drift_share(row, float(np.ldexp(v.sigma, -k))), 6)))
+    return out
 
 
 def denoise(x: np.ndarray, family: str | None = None, seed: int = 0) -> tuple[np.ndarray, list[Verdict]]:
@@ -61,8 +67,15 @@ def denoise(x: np.ndarray, family: str | None = None, seed: int = 0) -> tuple[np
     # peak (exact), so values near the overflow or in the subnormals neither overflow nor fade.
     e = np.frexp(np.abs(x).max(axis=-1, initial=0.0))[1][:, None]
     y, verdicts = _denoise(np.ldexp(x, -e), family, seed)
-    scale = np.ldexp(1.0, e[:, 0])
-    return np.ldexp(y, e), [replace(v, sigma=v.sigma * f) for v, f in zip(verdicts, scale)]
+    # ldexp(σ, e), not σ·2^e: 2^1024 itself overflows where σ·2^1024 does not.
+    return np.ldexp(y, e), [replace(v, sigma=float(np.ldexp(v.sigma, k))) for v, k in zip(verdicts, e[:, 0])]
+
+
+def sigmas(x: np.ndarray) -> np.ndarray:
+    """σ̂ of each row of x (k, n), rows already scaled to a peak in [0.5, 1): an estimate below
+    DUST is rounding, not noise (a constant row's wavelet details), and is 0."""
+    sigma = np.array([noise_sigma(row) for row in x])
+    return np.where(sigma < DUST, 0.0, sigma)
 
 
 def _denoise(x: np.ndarray, family: str | None, seed: int) -> tuple[np.ndarray, list[Verdict]]:
@@ -70,7 +83,7 @@ def _denoise(x: np.ndarray, family: str | None, seed: int) -> tuple[np.ndarray, 
     (summed over signals, SURE's noise averages out; per signal, 250 samples were too few to
     rank on). Then doing nothing for each signal whose own SURE says the candidate loses."""
     k, n = x.shape
-    sigma = np.array([noise_sigma(row) for row in x])
+    sigma = sigmas(x)
     b = np.random.default_rng(seed).standard_normal((k, n))
     live = sigma > 0
     best = (float(k), "none", x, n * sigma**2, np.full(k, float(n)))  # doing nothing: SURE = n σ²
@@ -105,7 +118,7 @@ def assess(x: np.ndarray, y: np.ndarray, fn: Callable[[np.ndarray], np.ndarray],
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     e = np.frexp(np.abs(x).max(axis=-1, initial=0.0))[1][:, None]
     xs, ys = np.ldexp(x, -e), np.ldexp(y, -e)
-    sigma = np.array([noise_sigma(row) for row in xs])
+    sigma = sigmas(xs)
     b = np.random.default_rng(seed).standard_normal(x.shape)
     eps = (EPSILON * np.where(sigma > 0, sigma, 1.0))[:, None]
     with np.errstate(all="ignore"):
@@ -113,9 +126,9 @@ def assess(x: np.ndarray, y: np.ndarray, fn: Callable[[np.ndarray], np.ndarray],
         div = np.sum(b * (moved - ys), axis=-1) / eps[:, 0]
         risk = sure(xs, ys, sigma, div)
     out = []
-    for row, sg, r, d, f in zip(xs, sigma, risk, div, np.ldexp(1.0, e[:, 0])):
+    for row, sg, r, d, k in zip(xs, sigma, risk, div, e[:, 0]):
         v = _verdict(row, method, sg, r, d) if np.isfinite(r) and np.isfinite(d) else Verdict(method, sg, np.nan, np.nan)
-        out.append(replace(v, sigma=v.sigma * f))
+        out.append(replace(v, sigma=float(np.ldexp(v.sigma, k))))
     return out
 
 

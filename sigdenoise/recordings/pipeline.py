@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -25,14 +25,14 @@ import torch
 
 from sigdenoise import synthetic
 from sigdenoise.atomic import unwritable_reason
-from sigdenoise.auto import noise, select
+from sigdenoise.auto import candidates, noise, select
 from sigdenoise.auto.select import Verdict
-from sigdenoise.errors import BundleError, OutputError, SignalIOError, count, require
+from sigdenoise.errors import BundleError, OutputError, SettingsError, SignalIOError, count, require
 from sigdenoise.models import bundle
 from sigdenoise.models.svd import SVDProjector, gavish_donoho_rank
 from sigdenoise.recordings import windows
 from sigdenoise.recordings.read import Chunk
-from sigdenoise.recordings.report import report_path
+from sigdenoise.recordings.report import is_report, report_path
 from sigdenoise.recordings.settings import AUTO_METHODS, SYNTHETIC_RANK, DenoiseSettings
 from sigdenoise.recordings.write import Writer, refuse_same
 from sigdenoise.train import front
@@ -134,10 +134,14 @@ def check_outputs(s: DenoiseSettings) -> None:
     same for the report beside it."""
     refuse_same("--out", s.out, {"the input": s.input, "--model": s.model})
     Writer.check(s.out)
-    refuse_same("--out", report_path(s.out), {"the input": s.input, "--model": s.model})
-    why = unwritable_reason(report_path(s.out), "a JSON report", make_parents=False)
+    report = report_path(s.out)
+    refuse_same("--out", report, {"the input": s.input, "--model": s.model})
+    if (report.exists() or report.is_symlink()) and not is_report(report):
+        raise OutputError(report, "exists and is not a sigdenoise report, which -o writes beside its output; "
+                                  "move it or choose another -o")  # fmt: skip
+    why = unwritable_reason(report, "a JSON report", make_parents=False)
     if why is not None:
-        raise OutputError(report_path(s.out), why)
+        raise OutputError(report, why)
     if s.plot is not None:
         refuse_same("--plot", s.plot, {"the input": s.input, "--model": s.model, "-o": s.out})
         why = unwritable_reason(s.plot, "a PNG file", make_parents=False)
@@ -169,10 +173,21 @@ class Plan:
         """Denoise signals of one length x (k, n), adding their verdicts to `verdicts` (with the
         lines and drift of the input as it came); lines and drift first removed if asked."""
         raw = x = np.asarray(x, dtype=float)
-        if self.notch:
-            x = np.stack([noise.remove_lines(row) for row in x])
-        if self.detrend and x.shape[-1] >= noise.LINE_MIN_SAMPLES:
-            x = np.stack([row - noise.drift(row) for row in x])
+        if self.notch or self.detrend:  # on rows divided by a power of two near their peak: no overflow
+            e = np.frexp(np.abs(x).max(axis=-1, initial=0.0))[1][:, None]
+            z = np.ldexp(x, -e)
+            if self.notch:
+                z = np.stack([noise.remove_lines(row) for row in z])
+            if self.detrend and z.shape[-1] >= noise.LINE_MIN_SAMPLES:
+                z = np.stack([row - noise.drift(row) for row in z])
+            with np.errstate(over="ignore"):
+                x = np.ldexp(z, e)
+            if not np.isfinite(x).all():  # past the float range once scaled back: denoise scaled
+                y, found = self._denoise(z)
+                found = [replace(v, sigma=float(np.ldexp(v.sigma, k))) for v, k in zip(found, e[:, 0])]
+                self.verdicts.extend(select.structure(raw, found))
+                with np.errstate(over="ignore"):
+                    return np.ldexp(y, e)  # the writer refuses a non-finite value in one line
         y, found = self._denoise(x)
         self.verdicts.extend(select.structure(raw, found))
         return y
@@ -193,7 +208,15 @@ def auto_plan(method: str, seed: int = 0) -> Plan:
     (auto) or one kind's (auto/select.py)."""
     family = None if method == "auto" else method
     label = "auto (least estimated error)" if family is None else f"{method} (setting by least estimated error)"
-    return Plan(None, 1, 1, None, label, whole=lambda x: select.denoise(x, family, seed))
+
+    def whole(x: np.ndarray) -> tuple[np.ndarray, list[Verdict]]:
+        if family is not None and not candidates.usable(*x.shape, family):
+            shortest = min(c.min_length for c in candidates.CANDIDATES.values() if c.family == family)
+            raise SettingsError("--method", f"{method} takes signals of at least {shortest} samples; the input has "
+                                            f"signals of {x.shape[-1]}")  # fmt: skip
+        return select.denoise(x, family, seed)
+
+    return Plan(None, 1, 1, None, label, whole=whole)
 
 
 def model_fn(model: torch.nn.Module, batch: int = 1 << 16) -> Callable[[np.ndarray], np.ndarray]:

@@ -15,6 +15,18 @@ def report_path(out: Path) -> Path:
     return out.with_name(out.name + ".json")
 
 
+def is_report(path: Path) -> bool:
+    """Whether path is a regular file holding an earlier run's report (a JSON object naming the
+    sigdenoise version): the only file `denoise` replaces beside its output unasked."""
+    try:
+        if not path.is_file() or path.stat().st_size > 1 << 30:
+            return False
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and "sigdenoise" in doc and "denoiser" in doc
+
+
 def write_report(s, plan, lengths: list[int], options: dict) -> dict:  # s: DenoiseSettings, plan: pipeline.Plan
     """The run's summary (auto/summary.py) with its settings and the package's version, written
     atomically to report_path(s.out); returns the summary."""

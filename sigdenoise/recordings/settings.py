@@ -35,8 +35,9 @@ class DenoiseSettings:
         "A model from `sigdenoise train` or a grid run's models/.  \\[default: the packaged model]"})  # fmt: skip
     method: str | None = field(default=None, metadata={"help":
         "auto: the denoiser of least estimated error (Stein's unbiased risk estimate; one for the signals of "
-        "a length, a signal it would not help left as it is) among "
-        "Savitzky-Golay, Wiener, wavelet, total variation, the SVD of its windows and doing nothing; "
+        "a length in each 8 MB block, a signal it would not help left as it is) among "
+        "Savitzky-Golay, Wiener, wavelet, total variation, the SVD of a signal's windows or of all the block's, "
+        "the packaged autoencoder and doing nothing; "
         "savgol, wiener, wavelet, tv, none: that kind only, its setting chosen the same way; "
         "dae: the packaged noise-conditioned convolutional autoencoder, given each signal's estimated noise; "
         "ae: an autoencoder; svd: an SVD projector of windows.  "
@@ -61,7 +62,7 @@ class DenoiseSettings:
     epochs: int = field(default=100, metadata={"help": "Epochs of the autoencoder --fit trains."})
     digits: int = field(default=9, metadata={"help": "Significant digits written to CSV."})
     plot: Path | None = field(default=None, metadata={"help": f"PNG of noisy against denoised for the first {PLOT_SIGNALS} signals."})
-    seed: int = field(default=0, metadata={"help": "Seed of --fit ae."})
+    seed: int = field(default=0, metadata={"help": "Seed of --fit ae, and of auto's error estimate."})
     device: str = DEFAULT_DEVICE
 
     def __post_init__(self) -> None:
