@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
 import pywt
@@ -213,19 +211,12 @@ def pooled_ok(k: int, n: int) -> bool:
 
 @lru_cache(maxsize=1)
 def _packaged() -> tuple[Callable[[np.ndarray], np.ndarray], int, dict | None]:
-    """The packaged autoencoder (sigdenoise/data/default-ae.safetensors) as a function of scaled
-    windows, its window, and its training range; loaded once."""
-    import torch
-
+    """The packaged autoencoder (as `--no-fit` runs it) as a function of scaled windows, its
+    window, and its training range; loaded once."""
     from sigdenoise.models import bundle
 
-    model, meta = bundle.load(Path(str(resources.files("sigdenoise") / "data" / "default-ae.safetensors")))
-
-    def fn(z: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return model(torch.as_tensor(z, dtype=torch.float32)).double().numpy()
-
-    return fn, int(meta["n_samples"]), meta.get("scale") if meta.get("scaled_windows") else None
+    model, meta = bundle.load(bundle.default_model_path())
+    return bundle.model_fn(model), int(meta["n_samples"]), meta.get("scale") if meta.get("scaled_windows") else None
 
 
 def ae_packaged(x: np.ndarray, sigma: np.ndarray) -> np.ndarray:

@@ -47,12 +47,19 @@ class Verdict:
         return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in d.items()}
 
 
+def peak_exponents(x: np.ndarray) -> np.ndarray:
+    """Each row's e (k, 1) with its largest |value| = m·2^e, 0.5 <= m < 1 (0 for a zero row): every
+    step of auto is scale-equivariant, so it works on ldexp(x, -e) (exact) and scales back, and
+    values near the overflow or in the subnormals neither overflow nor fade."""
+    return np.frexp(np.abs(x).max(axis=-1, initial=0.0))[1][:, None]
+
+
 def structure(x: np.ndarray, verdicts: list[Verdict]) -> list[Verdict]:
     """The verdicts of the rows of x (k, n) with the lines and drift each row holds (noise.py),
     found on each row divided by a power of two near its peak (a spectrum of 1e308s overflows)."""
-    e = np.frexp(np.abs(x).max(axis=-1, initial=0.0))[1]
+    e = peak_exponents(x)
     out = []
-    for row, v, k in zip(np.ldexp(x, -e[:, None]), verdicts, e):
+    for row, v, k in zip(np.ldexp(x, -e), verdicts, e[:, 0]):
         lines = tuple(round(line.frequency, 6) for line in find_lines(row))
         out.append(replace(v, lines=lines, drift=round(drift_share(row, float(np.ldexp(v.sigma, -k))), 6)))
     return out
@@ -63,9 +70,7 @@ def denoise(x: np.ndarray, family: str | None = None, seed: int = 0) -> tuple[np
     error (of one family, or any), one for all of them, each row left as it is where its own
     estimate says the candidate would lose; returns the estimates (k, n) and a Verdict per row."""
     x = np.asarray(x, dtype=float)
-    # Every step is scale-equivariant: each row is computed divided by a power of two near its
-    # peak (exact), so values near the overflow or in the subnormals neither overflow nor fade.
-    e = np.frexp(np.abs(x).max(axis=-1, initial=0.0))[1][:, None]
+    e = peak_exponents(x)
     y, verdicts = _denoise(np.ldexp(x, -e), family, seed)
     # ldexp(σ, e), not σ·2^e: 2^1024 itself overflows where σ·2^1024 does not.
     return np.ldexp(y, e), [replace(v, sigma=float(np.ldexp(v.sigma, k))) for v, k in zip(verdicts, e[:, 0])]
@@ -116,7 +121,7 @@ def assess(x: np.ndarray, y: np.ndarray, fn: Callable[[np.ndarray], np.ndarray],
     of two near its peak, as `denoise` is; a row whose output is not finite gets no estimate
     (NaN: the writer refuses such output anyway)."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    e = np.frexp(np.abs(x).max(axis=-1, initial=0.0))[1][:, None]
+    e = peak_exponents(x)
     xs, ys = np.ldexp(x, -e), np.ldexp(y, -e)
     sigma = sigmas(xs)
     b = np.random.default_rng(seed).standard_normal(x.shape)

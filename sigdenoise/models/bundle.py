@@ -8,6 +8,8 @@ into it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,7 @@ from sigdenoise.models.activations import ACTIVATIONS
 from sigdenoise.models.autoencoder import LATENTS, Autoencoder
 
 FORMAT = "sigdenoise-ae/1"
+DEFAULT_MODEL = "default-ae.safetensors"  # the packaged autoencoder, in sigdenoise/data/
 
 
 
@@ -137,12 +140,38 @@ def load(path: Path, device: torch.device | str = "cpu") -> tuple[Autoencoder, d
         raise BundleError(f"{path}: its metadata has no {e.args[0]!r}") from None
     except (ValueError, TypeError) as e:  # the activation, latent, output or sizes do not make a model
         raise BundleError(f"{path}: {e}") from None
+    load_weights(path, model, f"a {meta['activation']} latent-{meta['latent']} model", " (retrain it)")
+    return model.to(device).eval(), meta
+
+
+def load_weights(path: Path, model: torch.nn.Module, described: str, hint: str = "") -> None:
+    """Load a model file's weights into `model`, built from its metadata (`described` says what it
+    is); BundleError naming the file if they do not fit it or hold NaN or inf."""
     try:
         tensors = load_file(str(path))
         model.load_state_dict(tensors)
     except (SafetensorError, RuntimeError, KeyError) as e:
-        raise BundleError(f"{path}: weights do not fit a {meta['activation']} latent-{meta['latent']} model: {e}") from None
+        raise BundleError(f"{path}: weights do not fit {described}: {e}") from None
     bad = [k for k, v in tensors.items() if not torch.isfinite(v).all()]
     if bad:
-        raise BundleError(f"{path}: weights {bad[0]!r} hold NaN or inf; the model is unusable (retrain it)")
-    return model.to(device).eval(), meta
+        raise BundleError(f"{path}: weights {bad[0]!r} hold NaN or inf; the model is unusable{hint}")
+
+
+def default_model_path() -> Path:
+    """The packaged autoencoder, sigdenoise/data/default-ae.safetensors."""
+    return Path(str(resources.files("sigdenoise") / "data" / DEFAULT_MODEL))
+
+
+def model_fn(model: torch.nn.Module, batch: int = 1 << 16) -> Callable[[np.ndarray], np.ndarray]:
+    """Run a torch model on numpy windows in float32 batches; returns float64."""
+    p = next(model.parameters())
+
+    def fn(z: np.ndarray) -> np.ndarray:
+        out = np.empty(z.shape)
+        with torch.inference_mode():
+            for i in range(0, len(z), batch):
+                xt = torch.as_tensor(z[i : i + batch], dtype=p.dtype, device=p.device)
+                out[i : i + batch] = model(xt).double().cpu().numpy()
+        return out
+
+    return fn

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 from torch.nn import functional as F
 
@@ -277,14 +277,7 @@ def load(path: Path) -> tuple[ConvDAE, dict]:
     metadata; a wrong, crafted or corrupt file raises BundleError naming it."""
     meta = read_meta(path)
     model = ConvDAE(meta["widths"], meta["blocks"], meta["kernel"], meta["activation"], meta["bound"])
-    try:
-        tensors = load_file(str(path))
-        model.load_state_dict(tensors)
-    except (SafetensorError, RuntimeError, KeyError) as e:
-        raise BundleError(f"{path}: weights do not fit the architecture its metadata describes: {e}") from None
-    bad = [k for k, v in tensors.items() if not torch.isfinite(v).all()]
-    if bad:
-        raise BundleError(f"{path}: weights {bad[0]!r} hold NaN or inf; the model is unusable")
+    bundle.load_weights(path, model, "the architecture its metadata describes")
     return model.eval(), meta
 
 

@@ -17,7 +17,6 @@ import itertools
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,7 @@ from sigdenoise.auto import candidates, noise, select
 from sigdenoise.auto.select import Verdict
 from sigdenoise.errors import BundleError, OutputError, SettingsError, SignalIOError, count, require
 from sigdenoise.models import bundle
+from sigdenoise.models.bundle import DEFAULT_MODEL, default_model_path, model_fn
 from sigdenoise.models.svd import SVDProjector, gavish_donoho_rank
 from sigdenoise.recordings import windows
 from sigdenoise.recordings.read import Chunk
@@ -41,7 +41,6 @@ from sigdenoise.train.front import Recipe
 from sigdenoise.train.members import Member
 from sigdenoise.train.reference import UNIT_SCALE
 
-DEFAULT_MODEL = "default-ae.safetensors"
 FIT_WINDOWS = 50_000  # at most this many of the input's windows are used to fit
 # Fitting fails on a few signals one window long each: no shifted copies share their structure.
 # Fitted on 10-30 sinusoids of 100 samples the SVD raised their MSE 0.09 -> 0.17-0.40 at noise
@@ -149,10 +148,6 @@ def check_outputs(s: DenoiseSettings) -> None:
             raise OutputError(s.plot, why)
 
 
-def default_model_path() -> Path:
-    return Path(str(resources.files("sigdenoise") / "data" / DEFAULT_MODEL))
-
-
 @dataclass
 class Plan:
     """Everything a chunk needs: fn maps scaled windows (m, width) -> (m, width); or, for auto,
@@ -174,7 +169,7 @@ class Plan:
         lines and drift of the input as it came); lines and drift first removed if asked."""
         raw = x = np.asarray(x, dtype=float)
         if self.notch or self.detrend:  # on rows divided by a power of two near their peak: no overflow
-            e = np.frexp(np.abs(x).max(axis=-1, initial=0.0))[1][:, None]
+            e = select.peak_exponents(x)
             z = np.ldexp(x, -e)
             if self.notch:
                 z = np.stack([noise.remove_lines(row) for row in z])
@@ -217,21 +212,6 @@ def auto_plan(method: str, seed: int = 0) -> Plan:
         return select.denoise(x, family, seed)
 
     return Plan(None, 1, 1, None, label, whole=whole)
-
-
-def model_fn(model: torch.nn.Module, batch: int = 1 << 16) -> Callable[[np.ndarray], np.ndarray]:
-    """Run a torch model on numpy windows in float32 batches; returns float64."""
-    p = next(model.parameters())
-
-    def fn(z: np.ndarray) -> np.ndarray:
-        out = np.empty(z.shape)
-        with torch.inference_mode():
-            for i in range(0, len(z), batch):
-                xt = torch.as_tensor(z[i : i + batch], dtype=p.dtype, device=p.device)
-                out[i : i + batch] = model(xt).double().cpu().numpy()
-        return out
-
-    return fn
 
 
 def load_plan(path: Path | None, hop: int, scaled: bool | None, device="cpu") -> Plan:
