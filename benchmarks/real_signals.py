@@ -80,7 +80,8 @@ from scipy.signal import savgol_filter, wiener
 METHODS: dict[str, list[str]] = {
     "default": [],
     "svd fit": ["--fit", "--method", "svd"],
-    "ae packaged": ["--no-fit"],
+    "dae packaged": ["--no-fit"],  # the packaged denoising U-Net (since issue 13; before: the study's small AE)
+    "ae packaged": ["--method", "ae", "--no-fit"],
     "ae fit": ["--fit", "--method", "ae"],
 }
 SLOW_METHODS = {"ae fit"}  # skipped by --quick: it trains an autoencoder per call (11-30 s at 20 series)

@@ -372,15 +372,34 @@ def forty():
 
 
 def test_verdict_output_snr_is_close_to_the_truth(forty):
-    """The Verdict's estimated output SNR against the true one on 40 signals. Measured: |error| <= 2 dB
-    on 72.5 %, <= 1 dB on 35 %, median |error| 1.49 dB, mean error -1.58 dB (UNDER-estimated: the
-    error is never estimated below the noise the output keeps, σ̂²·div/n), worst overstatement
-    +0.94 dB. Asserted: what holds, >= 70 % within 2 dB and median <= 1.6 dB. The issue asks
-    1 dB on 90 %: not met (test_verdict_meets_the_asked_accuracy)."""
+    """The Verdict's estimated output SNR against the true one on 40 signals. Measured: |error| <= 1 dB
+    on 60 %, <= 2 dB on 80 %, median |error| 0.66 dB, mean error -1.15 dB, worst overstatement
+    +0.77 dB (over 120 signals, seeds 11-13: 62.5 % and 83 %, worst +1.46). What is left is σ̂'s own
+    error: SURE is off by (σ² − σ̂²)·n, which at a 15 dB gain is the whole error budget when σ̂ is
+    3 % low (the misses: σ̂/σ 0.94-0.98). The estimate was 35 % / 72.5 % with σ̂²·div/n as the
+    error's floor (div counts more noise than an average of overlapping windows keeps).
+    Asserted: >= 55 % within 1 dB, >= 75 % within 2 dB, median <= 0.8 dB."""
     err = np.array([est - true for _, _, est, true, _ in forty])
-    assert np.mean(np.abs(err) <= 2) >= 0.70, np.round(err, 2)
-    assert np.median(np.abs(err)) <= 1.6, np.round(err, 2)
+    assert np.mean(np.abs(err) <= 1) >= 0.55, np.round(err, 2)
+    assert np.mean(np.abs(err) <= 2) >= 0.75, np.round(err, 2)
+    assert np.median(np.abs(err)) <= 0.8, np.round(err, 2)
     assert np.mean(err) < 0  # on average the estimate is conservative
+
+
+def test_noise_gain_of_a_linear_smoother_is_its_frobenius_norm():
+    """noise_gain of Savitzky-Golay (a linear map A) against ‖A‖_F² computed from its matrix (A's
+    columns: the smoother applied to each unit impulse), within 3 sqrt(2/(4·‖A‖_F²))-ish relative:
+    the Monte-Carlo mean of ‖A b‖² over 4 probes; measured within 10 %. And it is exact to 1e-9
+    in expectation: 400 probes within 3 %."""
+    n = 300
+    c = cand.CANDIDATES["savgol 21,2"]
+    a = c.apply(np.eye(n), np.full(n, 1.0))  # row i = A e_i = column i of A
+    frob = float(np.sum(a**2))
+    x = np.sin(np.arange(n) / 10)[None] + 0.1 * np.random.default_rng(3).standard_normal((1, n))
+    s = np.array([0.1])
+    y = c.apply(x, s)
+    assert select.noise_gain(c, x, y, s, seed=0)[0] == pytest.approx(frob, rel=0.15)
+    assert select.noise_gain(c, x, y, s, seed=0, probes=400)[0] == pytest.approx(frob, rel=0.03)
 
 
 def test_verdict_never_overstates_the_output_snr(forty):
@@ -402,12 +421,11 @@ def test_svd_pooled_divergence_is_stable(forty):
     assert np.std(divs) < 0.5 * np.mean(divs), (np.mean(divs), np.std(divs))
 
 
-@pytest.mark.xfail(strict=True, reason="measured: 72.5 % within 2 dB, 35 % within 1 dB (see above)")
-@pytest.mark.parametrize("tol, share", [(2.0, 0.80), (1.0, 0.90)], ids=["brief", "issue"])
-def test_verdict_meets_the_asked_accuracy(forty, tol, share):
-    """The brief's bar (2 dB on 80 % of signals) and the issue's (1 dB on 90 %)."""
+@pytest.mark.xfail(strict=True, reason="measured: 60 % within 1 dB (see above)")
+def test_verdict_meets_the_asked_accuracy(forty):
+    """The issue's bar: the estimated output SNR within 1 dB of the true one on 90 % of signals."""
     err = np.array([est - true for _, _, est, true, _ in forty])
-    assert np.mean(np.abs(err) <= tol) >= share
+    assert np.mean(np.abs(err) <= 1.0) >= 0.90
 
 
 def test_denoise_is_scale_equivariant():

@@ -54,8 +54,10 @@ def test_set():
     [
         (0.1, [], 19.0),  # the default, an SVD fit on the input's windows: 21.9 dB from 18.0 dB in
         (1.0, [], 3.5),  # 5.0 dB from -2.1 dB in
-        (0.1, ["--no-fit"], 15.0),  # packaged AE: capacity-limited near 16 dB, below the 18 dB input
-        (1.0, ["--no-fit"], 7.0),  # packaged AE: 7.9 dB from -2.1 dB in
+        (0.1, ["--no-fit"], 24.0),  # the packaged DAE: 25.4 dB from 18.0 dB in (issue 13: it must not cap)
+        (1.0, ["--no-fit"], 7.5),  # 8.6 dB from -2.0 dB in
+        (0.1, ["--method", "ae", "--no-fit"], 15.0),  # the study's small AE: capacity-limited near 16 dB, below the input
+        (1.0, ["--method", "ae", "--no-fit"], 7.0),  # 7.9 dB from -2.1 dB in
         (0.1, ["--no-fit", "--method", "svd"], 2.5),  # the study's rank-5 projector: 3.1 dB, far below the input
         (1.0, ["--no-fit", "--method", "svd"], 1.8),  # 2.4 dB
     ],
@@ -88,10 +90,13 @@ def test_gavish_donoho_finds_the_rank_of_a_noisy_low_rank_matrix():
 def test_offset_and_amplitude_survive(tmp_path, test_set):
     clean = 1000 + 0.01 * test_set.clean[:200]
     noisy = 1000 + 0.01 * test_set.noisy(1.0)[:200]
-    scaled = denoise(tmp_path, noisy, "--no-fit")
+    dae = denoise(tmp_path, noisy, "--no-fit")  # the packaged DAE works on each signal scaled by its σ̂
+    assert_allclose(dae.mean(), clean.mean(), rtol=1e-8)
+    assert metrics.snr_db(dae - 1000, clean - 1000) > 7.5  # measured 8.55 dB from -2 dB in
+    scaled = denoise(tmp_path, noisy, "--method", "ae", "--no-fit")
     assert_allclose(scaled.mean(), clean.mean(), rtol=1e-5)
     assert metrics.snr_db(scaled - 1000, clean - 1000) > 6.0
-    raw = denoise(tmp_path, noisy, "--no-fit", "--no-scale")
+    raw = denoise(tmp_path, noisy, "--method", "ae", "--no-fit", "--no-scale")
     assert metrics.snr_db(raw - 1000, clean - 1000) < -20  # the model never saw 1000 ± 0.01
 
 
@@ -350,9 +355,10 @@ def _settings(**kw):
 
 
 FEW = "10 windows of 100 samples from 10 signals"
-PACKAGED = (f"in.csv: only {FEW}, too few to fit a denoiser on; using the packaged autoencoder instead (--fit fits "
-            "anyway)", False)  # fmt: skip
-WARNING = (f"warning: fitting on only {FEW} may remove signal; --no-fit uses the packaged autoencoder", False)
+PACKAGED = (f"in.csv: only {FEW}, too few to fit a denoiser on; using the packaged denoising autoencoder instead "
+            "(--fit fits anyway)", False)  # fmt: skip
+WARNING = (f"warning: fitting on only {FEW} may remove signal; --no-fit uses the packaged denoising autoencoder",
+           False)  # fmt: skip
 SVD10, AE10 = ("fitting svd on 10 windows of in.csv", True), ("fitting ae on 10 windows of in.csv", True)
 
 
@@ -365,8 +371,9 @@ SVD10, AE10 = ("fitting svd on 10 windows of in.csv", True), ("fitting ae on 10 
     ({"method": "svd"}, (10, 10), "svd", True, [WARNING, SVD10]),
     ({"rank": 50}, (10, 10), "svd", True, [WARNING, SVD10]),
     ({"fit": True, "method": "ae"}, (10, 10), "ae", True, [WARNING, AE10]),
-    ({"method": "ae"}, (10, 10), "ae", False, [PACKAGED]),
-    ({"fit": False}, (0, 0), "ae", False, []),
+    ({"method": "ae"}, (10, 10), "dae", False, [PACKAGED]),
+    ({"fit": False}, (0, 0), "dae", False, []),  # the packaged denoising autoencoder (issue 13)
+    ({"fit": False, "method": "ae"}, (0, 0), "ae", False, []),  # the study's small packaged one
     ({"fit": False, "rank": 3}, (0, 0), "svd", False, []),
     ({"model": default_model_path()}, (0, 0), "ae", False, []),
 ])  # fmt: skip

@@ -77,9 +77,8 @@ class Choice:
 def choose(s: DenoiseSettings, n_windows: int = 0, n_signals: int = 0) -> Choice:
     """Fit on the input's own windows, or take a trained denoiser.
 
-    Fitting is the default: it gained SNR on every recording measured, where the packaged model,
-    trained on the study's sinusoids, loses 2-10 dB on light noise (README, "Denoising your own
-    signals"). With too few windows (too_few_to_fit) the default takes the packaged autoencoder
+    Fitting is the default for an SVD or an autoencoder (auto, the default method, fits nothing).
+    With too few windows (too_few_to_fit) a default fit takes the packaged denoising autoencoder
     instead; a fit asked for (--fit, or an SVD: the synthetic one is worse) goes ahead with a warning.
     n_windows, n_signals: the input's windows (input_windows) and the signals they come from; read
     only when s.fits."""
@@ -90,9 +89,9 @@ def choose(s: DenoiseSettings, n_windows: int = 0, n_signals: int = 0) -> Choice
     what = f"{count(n_windows, 'window')} of {windows.WINDOW} samples from {count(n_signals, 'signal')}"
     few = too_few_to_fit(n_windows, n_signals)
     if few and s.fit is None and s.method_asked != "svd":
-        return Choice("ae", False, (Note(f"{s.input}: only {what}, too few to fit a denoiser on; using the packaged "
-                                         "autoencoder instead (--fit fits anyway)"),))  # fmt: skip
-    warning = Note(f"warning: fitting on only {what} may remove signal; --no-fit uses the packaged autoencoder")
+        return Choice("dae", False, (Note(f"{s.input}: only {what}, too few to fit a denoiser on; using the packaged "
+                                          "denoising autoencoder instead (--fit fits anyway)"),))  # fmt: skip
+    warning = Note(f"warning: fitting on only {what} may remove signal; --no-fit uses the packaged denoising autoencoder")
     fitting = Note(f"fitting {s.chosen_method} on {n_windows} windows of {s.input}", dim=True)
     return Choice(s.chosen_method, True, (warning, fitting) if few else (fitting,))
 

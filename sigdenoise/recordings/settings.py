@@ -41,9 +41,10 @@ class DenoiseSettings:
         "savgol, wiener, wavelet, tv, none: that kind only, its setting chosen the same way; "
         "dae: the packaged noise-conditioned convolutional autoencoder, given each signal's estimated noise; "
         "ae: an autoencoder; svd: an SVD projector of windows.  "
-        "\\[default: auto; svd with --fit or --rank; ae with --no-fit or --model]"})  # fmt: skip
+        "\\[default: auto; svd with --fit or --rank; dae with --no-fit; ae with --model]"})  # fmt: skip
     fit: bool | None = field(default=None, metadata={"help":
-        "Fit the denoiser on the input's own windows; --no-fit uses a trained model (the packaged one unless --model).  "
+        "Fit the denoiser on the input's own windows; --no-fit uses a trained model: --model's, else the packaged "
+        "denoising autoencoder (dae; --method ae --no-fit: the study's small packaged autoencoder).  "
         "\\[default: --fit; --no-fit with --model, or for fewer than 100 windows that are about one a signal]"})  # fmt: skip
     rank: int | None = field(default=None, metadata={"help":
         f"SVD rank, 1 to {WINDOW}; implies --method svd.  "
@@ -116,7 +117,10 @@ class DenoiseSettings:
 
     @property
     def chosen_method(self) -> str:
-        """auto by default; fitting takes the SVD; a trained model is an autoencoder."""
+        """auto by default; fitting takes the SVD; a trained model is an autoencoder; --no-fit
+        alone, the packaged denoising autoencoder (dae)."""
         if self.method_asked is not None:
             return self.method_asked
-        return "auto" if self.auto else ("svd" if self.fits else "ae")
+        if self.auto:
+            return "auto"
+        return "svd" if self.fits else ("ae" if self.model is not None else "dae")
