@@ -61,7 +61,9 @@ def main() -> None:
         for level in (0.1, 1.0):
             noisy = test.noisy(level)
             base = {"set": "synthetic held-out (2,000 x 100)", "noise": level, "snr_in_db": metrics.snr_db(noisy, test.clean)}
-            for name, args in [("default (auto)", []), ("default model (ae)", ["--no-fit"]), ("svd rank 5 (synthetic)", ["--no-fit", "--method", "svd"]),
+            for name, args in [("default (auto)", []), ("packaged dae (--no-fit)", ["--no-fit"]),
+                               ("study's ae (--method ae --no-fit)", ["--method", "ae", "--no-fit"]),
+                               ("svd rank 5 (synthetic)", ["--no-fit", "--method", "svd"]),
                                ("--fit svd", ["--fit", "--method", "svd"])]:  # fmt: skip
                 rows.append({**base, "method": name, "snr_out_db": metrics.snr_db(run_cli(noisy, args, tmp), test.clean)})
             rows += sg_rows(noisy, test.clean, base)
@@ -70,7 +72,8 @@ def main() -> None:
                 noisy1 = (clean + level * rng.standard_normal(clean.shape))[None]
                 base = {"set": f"{sig_name} (5,000 samples)", "noise": level, "snr_in_db": metrics.snr_db(noisy1, clean[None])}
                 for name, args in [("default (auto)", []), ("--fit svd", ["--fit", "--method", "svd"]), ("--fit svd --no-scale", ["--fit", "--method", "svd", "--no-scale"]),
-                                   ("--fit --method ae", ["--fit", "--method", "ae"]), ("default model (ae), no fit", ["--no-fit"])]:  # fmt: skip
+                                   ("--fit --method ae", ["--fit", "--method", "ae"]), ("packaged dae (--no-fit)", ["--no-fit"]),
+                                   ("study's ae (--method ae --no-fit)", ["--method", "ae", "--no-fit"])]:  # fmt: skip
                     out = run_cli(noisy1, args, tmp)
                     assert out.shape == noisy1.shape
                     rows.append({**base, "method": name, "snr_out_db": metrics.snr_db(out, clean[None])})

@@ -49,11 +49,11 @@ def test_savgol_chooser_picks_the_brute_force_best(validation):
         for p in range(1, 5)
     }
     best = min(scores, key=scores.get)
-    sg = SavitzkyGolay().fit(clean, noisy)
+    sg = SavitzkyGolay().fit(noisy, clean)
     assert sg.settings_ == {"window": best[0], "polyorder": best[1]}
     assert_allclose(sg.validation_mse_, scores[best], rtol=1e-10)
     # Fixing one setting restricts the search to it.
-    assert SavitzkyGolay(polyorder=1).fit(clean, noisy).settings_["polyorder"] == 1
+    assert SavitzkyGolay(polyorder=1).fit(noisy, clean).settings_["polyorder"] == 1
 
 
 def test_wiener_rows_equal_scipy_one_signal_at_a_time(validation):
@@ -75,7 +75,7 @@ def test_wiener_chooser_picks_the_brute_force_best(validation):
         s: metrics.mse(np.stack([scipy.signal.wiener(row, s) for row in noisy]), clean) for s in range(3, 52, 2)
     }
     best = min(scores, key=scores.get)
-    w = Wiener().fit(clean, noisy)
+    w = Wiener().fit(noisy, clean)
     assert w.settings_ == {"size": best}
     assert_allclose(w.validation_mse_, scores[best], rtol=1e-10)
 
@@ -133,7 +133,7 @@ def test_wavelet_chooser_picks_the_brute_force_best(validation):
             for lev in range(1, 7)
         }
         best = min(scores, key=scores.get)
-        wv = Wavelet(rule=rule).fit(clean[:30], noisy[:30])
+        wv = Wavelet(rule=rule).fit(noisy[:30], clean[:30])
         assert (wv.settings_["wavelet"], wv.settings_["level"]) == best
         assert_allclose(wv.validation_mse_, scores[best], rtol=1e-10)
 

@@ -112,10 +112,10 @@ def test_bayes_beats_svd_and_every_tuned_baseline(test_set, posterior, svd, nois
     bayes = metrics.mse(posterior[noise][0], test_set.clean)
     others = {
         "svd": svd,
-        "savgol": SavitzkyGolay().fit(val_clean, val_noisy),
-        "wiener": Wiener().fit(val_clean, val_noisy),
-        "visushrink": Wavelet(rule="universal").fit(val_clean, val_noisy),
-        "bayesshrink": Wavelet(rule="bayes").fit(val_clean, val_noisy),
+        "savgol": SavitzkyGolay().fit(val_noisy, val_clean),
+        "wiener": Wiener().fit(val_noisy, val_clean),
+        "visushrink": Wavelet(rule="universal").fit(val_noisy, val_clean),
+        "bayesshrink": Wavelet(rule="bayes").fit(val_noisy, val_clean),
     }
     for name, d in others.items():
         assert bayes < metrics.mse(d.denoise(noisy), test_set.clean), name

@@ -9,6 +9,7 @@ signal's estimated input SNR, output SNR and gain.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
@@ -91,7 +92,7 @@ def _denoise(x: np.ndarray, family: str | None, seed: int) -> tuple[np.ndarray, 
     rank on). Then doing nothing for each signal whose own SURE says the candidate loses."""
     k, n = x.shape
     sigma = sigmas(x)
-    b = np.random.default_rng(seed).standard_normal((k, n))
+    b = probes(x, seed)
     live = sigma > 0
     best = (float(k), "none", x, n * sigma**2)  # doing nothing: SURE = n σ²
     for c in cand.usable(k, n, family):
@@ -114,23 +115,30 @@ def _denoise(x: np.ndarray, family: str | None, seed: int) -> tuple[np.ndarray, 
     out = np.where(keep[:, None], y, x)
     names = np.where(keep, name, "none")
     risk, gain = np.where(keep, risk, n * sigma**2), np.where(keep, gain, float(n))
-    return out, [_verdict(*a) for a in zip(x, names.astype(str), sigma, risk, gain)]
+    return out, [_verdict(*a) for a in zip(x, names.tolist(), sigma, risk, gain)]
 
 
 def noise_gain(c: cand.Candidate, x: np.ndarray, y: np.ndarray, sigma: np.ndarray, seed: int,
-               probes: int = PROBES) -> np.ndarray:  # fmt: skip
+               count: int = PROBES) -> np.ndarray:  # fmt: skip
     """‖J‖_F² of candidate c at each row of x (k, n), y = c(x): the share of white noise of unit
     variance it lets through, summed over the n outputs, by Monte-Carlo, E‖J b‖² = ‖J‖_F² for
-    b ~ N(0, I) (`probes` draws, from their own stream). The output keeps σ²‖J‖_F² of noise
+    b ~ N(0, I) (`count` draws, streams of their own: `probes`). The output keeps σ²‖J‖_F² of noise
     whatever its bias: the floor under a signal's estimated error (SURE alone, off by (σ² − σ̂²) n
     when σ̂ is off, can fall far below it)."""
-    rng = np.random.default_rng([seed, 1])
     eps = (GAIN_STEP * np.where(sigma > 0, sigma, 1.0))[:, None]
     total = np.zeros(len(x))
-    for _ in range(probes):
-        b = rng.standard_normal(x.shape)
+    for i in range(count):
+        b = probes(x, seed, 1 + i)
         total += np.sum((c.apply(x + eps * b, sigma) - y) ** 2, axis=-1) / eps[:, 0] ** 2
-    return total / probes
+    return total / count
+
+
+def probes(x: np.ndarray, seed: int, stream: int = 0) -> np.ndarray:
+    """Monte-Carlo probes b ~ N(0, I) (k, n), one row per row of x, each drawn from a stream named
+    by the seed and the row's own bytes: a signal gets the same probes wherever it sits in a file
+    (its result does not depend on its neighbours' order), and the same on every run."""
+    return np.stack([np.random.default_rng([seed, stream, zlib.crc32(row.tobytes())]).standard_normal(x.shape[-1])
+                     for row in np.ascontiguousarray(x)])  # fmt: skip
 
 
 def assess(x: np.ndarray, y: np.ndarray, fn: Callable[[np.ndarray], np.ndarray], method: str,
@@ -143,7 +151,7 @@ def assess(x: np.ndarray, y: np.ndarray, fn: Callable[[np.ndarray], np.ndarray],
     e = peak_exponents(x)
     xs, ys = np.ldexp(x, -e), np.ldexp(y, -e)
     sigma = sigmas(xs)
-    b = np.random.default_rng(seed).standard_normal(x.shape)
+    b = probes(xs, seed)
     eps = (EPSILON * np.where(sigma > 0, sigma, 1.0))[:, None]
     with np.errstate(all="ignore"):
         moved = np.ldexp(np.asarray(fn(np.ldexp(xs + eps * b, e)), dtype=float), -e)

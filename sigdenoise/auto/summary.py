@@ -63,7 +63,7 @@ def structure_note(summary: dict, notch: bool, detrend: bool) -> str | None:
     """A line on the lines and drift found, and whether they were removed; None if neither."""
     parts = []
     if summary.get("signals_with_lines"):
-        what = "removed" if notch else "kept (--notch removes them)"
+        what = "removed" if notch else "kept (--remove-lines removes them; --notch HZ a mains hum)"
         parts.append(f"narrowband lines (a hum?) in {summary['signals_with_lines']} of {summary['signals']} signals, {what}")
     if summary.get("signals_with_drift"):
         what = "removed" if detrend else "kept (--detrend removes it)"

@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import numpy as np
+import typer
 
 from sigdenoise.auto.summary import one_line, structure_note
 from sigdenoise.cli.common import (
+    INTERRUPTED,
     DeviceOpt,
     HeaderOpt,
     IdOpt,
@@ -21,6 +23,7 @@ from sigdenoise.cli.common import (
     as_fields,
     count,
     err,
+    fail,
     interrupted,
     one_line_errors,
     reading_progress,
@@ -36,8 +39,11 @@ Method = Enum("Method", {m: m for m in METHODS}, type=str)
 
 
 def denoise(
-    input: Annotated[Path, D.argument("input", **NOT_SHOWN)],
-    out: Annotated[Path, D("out", "--out", "-o", **NOT_SHOWN)],
+    input: Annotated[list[Path], D.argument("input", **NOT_SHOWN)],
+    out: Annotated[Optional[Path], D("out", "--out", "-o", **NOT_SHOWN)] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out-dir", "-O", help=(
+        "Folder for the outputs of several inputs, each under its input's name (made if missing)."),
+        show_default=False)] = None,
     layout: LayoutOpt = D.default("layout"),
     header: HeaderOpt = D.default("header"),
     id_col: IdOpt = None,
@@ -47,7 +53,10 @@ def denoise(
     rank: Annotated[Optional[int], D("rank", **NOT_SHOWN)] = D.default("rank"),
     hop: Annotated[int, D("hop")] = D.default("hop"),
     scale: Annotated[Optional[bool], D("scale", "--scale/--no-scale", **NOT_SHOWN)] = D.default("scale"),
-    notch: Annotated[bool, D("notch", "--notch")] = D.default("notch"),
+    fs: Annotated[Optional[float], D("fs", **NOT_SHOWN)] = D.default("fs"),
+    notch: Annotated[Optional[float], D("notch", **NOT_SHOWN)] = D.default("notch"),
+    highpass: Annotated[Optional[float], D("highpass", **NOT_SHOWN)] = D.default("highpass"),
+    remove_lines: Annotated[bool, D("remove_lines", "--remove-lines")] = D.default("remove_lines"),
     detrend: Annotated[bool, D("detrend", "--detrend")] = D.default("detrend"),
     activation: Annotated[Activation, D("activation")] = D.default("activation"),
     latent: Annotated[int, D("latent")] = D.default("latent"),
@@ -57,18 +66,93 @@ def denoise(
     seed: Annotated[int, D("seed")] = D.default("seed"),
     device: DeviceOpt = D.default("device"),
 ) -> None:
-    """Denoise your own signals, of any length; writes the same shape back."""
-    options = locals()  # first, so that it holds the options only
-    from sigdenoise.device import resolve
-    from sigdenoise.recordings import pipeline
-    from sigdenoise.recordings.read import open_signals
-    from sigdenoise.recordings.report import report_path, write_report
+    """Denoise your own signals, of any length; writes the same shape back.
 
+    Several inputs go to -O DIR, each under its own name; a file that fails is named and the
+    others go on (exit 2 at the end). `-` reads CSV from stdin; `-o -` writes CSV to stdout (the
+    summary still goes to stderr; no report file)."""
+    options = locals()  # first, so that it holds the options only
+    pairs = _targets(input, out, out_dir)
+    if len(pairs) == 1:
+        _one(*pairs[0], options)
+        return
+    failed = []
+    for inp, o in pairs:
+        try:
+            _one(inp, o, options)
+        except typer.Exit as e:
+            if e.exit_code == INTERRUPTED:
+                raise
+            failed.append(str(inp))
+    if failed:
+        raise fail(f"{len(failed)} of {len(pairs)} inputs failed ({', '.join(failed)}); the others were written")
+
+
+def _targets(inputs: list[Path], out: Path | None, out_dir: Path | None) -> list[tuple[Path, Path]]:
+    """(input, output) pairs: one input to -o, or each input to -O DIR under its own name."""
+    if out_dir is None:
+        if out is None:
+            raise fail("--out: missing: give -o FILE (or -O DIR for several inputs)")
+        if len(inputs) > 1:
+            raise fail(f"--out: names one file; {len(inputs)} inputs need -O DIR")
+        return [(inputs[0], out)]
+    if out is not None:
+        raise fail("--out-dir: writes each input under its own name; it cannot be combined with -o")
+    names = [p.name for p in inputs]
+    if "-" in names:
+        raise fail("--out-dir: stdin (-) has no name to write under; use -o")
+    dup = next((n for n in names if names.count(n) > 1), None)
+    if dup is not None:
+        raise fail(f"--out-dir: two inputs are named {dup}; their outputs would collide")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise fail(f"--out-dir: {out_dir}: cannot make it ({e.strerror})") from None
+    return [(p, out_dir / p.name) for p in inputs]
+
+
+def _one(inp: Path, out: Path, options: dict) -> None:
+    """Denoise one input into out; `-` for stdin or stdout goes through a temporary CSV file."""
+    if str(inp) != "-" and str(out) != "-":
+        _run(inp, out, options)
+        return
+    import shutil
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="sigdenoise-") as tmp:
+        if str(inp) == "-":
+            inp = Path(tmp) / "stdin.csv"
+            with open(inp, "wb") as f:
+                shutil.copyfileobj(sys.stdin.buffer, f)
+        to_stdout = str(out) == "-"
+        if to_stdout:
+            out = Path(tmp) / "stdout.csv"
+        _run(inp, out, options)
+        if to_stdout:
+            with open(out, "rb") as f:
+                shutil.copyfileobj(f, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+
+
+def _run(inp: Path, out: Path, options: dict) -> None:
+    from sigdenoise.device import resolve
+    from sigdenoise.recordings import formats, pipeline
+    from sigdenoise.recordings.read import open_signals
+    from sigdenoise.recordings.report import write_report
+
+    options = {**{k: v for k, v in options.items() if k != "out_dir"}, "input": inp, "out": out}
     with one_line_errors(), interrupted("nothing was written"):
         s = DenoiseSettings(**as_fields(options, {"id_col": "id_cols"}))
         t0 = time.perf_counter()
         pipeline.check_outputs(s)  # now, not after minutes of fitting
         dev = resolve(s.device)
+        if formats.format_of(s.input) is not None:
+            plan, lengths = _recording(s, dev)
+            n_signals, n_samples = len(lengths), sum(lengths)
+            summary = write_report(s, plan, lengths, options)
+            _said(s, plan, n_signals, n_samples, time.perf_counter() - t0, summary, "channel")
+            return
         src = open_signals(s.input, s.layout, s.header, s.id_cols)
         raw, n_sources, chunks = pipeline.input_windows(s, src.chunks())
         choice = pipeline.choose(s, len(raw), n_sources)
@@ -77,13 +161,51 @@ def denoise(
         plan = pipeline.make_plan(s, choice, raw, dev)
         n_signals, n_samples, lengths = _write(s, src, chunks, plan)
         summary = write_report(s, plan, lengths, options)
-    dt = time.perf_counter() - t0
-    err.print(f"Denoised {count(n_signals, 'signal')} ({count(n_samples, 'sample')}) with {plan.label} in {dt:.1f} s "
-              f"({n_signals / dt:,.0f} signals/s) -> {s.out}", markup=False)  # fmt: skip
+    _said(s, plan, n_signals, n_samples, time.perf_counter() - t0, summary)
+
+
+def _said(s: DenoiseSettings, plan, n_signals: int, n_samples: int, dt: float, summary: dict, noun="signal") -> None:
+    """The run's closing lines on stderr: what was denoised with what, and how well."""
+    from sigdenoise.recordings.report import report_path
+
+    err.print(f"Denoised {count(n_signals, noun)} ({count(n_samples, 'sample')}) with {plan.label} in {dt:.1f} s "
+              f"({n_signals / dt:,.0f} {noun}s/s) -> {s.out}", markup=False)  # fmt: skip
     err.print(f"{one_line(summary)}; report: {report_path(s.out)}", markup=False)
-    note = structure_note(summary, s.notch, s.detrend)
+    note = structure_note(summary, s.remove_lines, s.detrend)
     if note:
         err.print(note, markup=False)
+
+
+def _recording(s: DenoiseSettings, dev) -> tuple[object, list[int]]:
+    """Denoise every channel of a recording (WAV, EDF, WFDB, Parquet, HDF5: recordings/formats/)
+    into s.out in its format, channels, rate and dtype; the plan (with its verdicts) and each
+    channel's length. Channels of one length are one group (auto chooses one candidate for them)."""
+    from dataclasses import replace
+
+    from sigdenoise.errors import SignalIOError
+    from sigdenoise.recordings import formats, pipeline, prefilter
+    from sigdenoise.recordings.read import Chunk
+
+    rec = formats.read_recording(s.input, s.fs)
+    rows, rates = rec.rows(), rec.rates()
+    if len(set(rates)) == 1:  # one rate: the plan's pre-filters use it
+        s = replace(s, fs=rates[0])
+    elif s.notch is not None or s.highpass is not None:  # channels at several rates: filtered one by one
+        rows = [prefilter.apply(r, f, s.notch, s.highpass) for r, f in zip(rows, rates)]
+        s = replace(s, notch=None, highpass=None)
+    chunk = Chunk(rows, None, list(range(1, len(rows) + 1)), unit="channel")
+    raw, n_sources, chunks = pipeline.input_windows(s, iter([chunk]))
+    choice = pipeline.choose(s, len(raw), n_sources)
+    for note in choice.notes:
+        err.print(note.text, style="dim" if note.dim else None, markup=False)
+    plan = pipeline.make_plan(s, choice, raw, dev)
+    out = pipeline.denoise_chunk(chunk, plan, s.input)
+    for name, y in zip(rec.channels, out):
+        if not np.isfinite(y).all():
+            raise SignalIOError(s.input, f"denoising channel {name!r} gave {y[~np.isfinite(y)][0]}; nothing was written")
+    data = np.stack(out) if isinstance(rec.data, np.ndarray) else list(out)
+    formats.write_recording(s.out, replace(rec, data=data))
+    return plan, [len(y) for y in out]
 
 
 def _write(s: DenoiseSettings, src, chunks, plan) -> tuple[int, int, list[int]]:

@@ -2,8 +2,11 @@
 
 Each is vectorised over signals, takes arrays (n_signals, n_samples) with time on the last axis,
 and shares the denoiser interface with one difference: settings left as None are chosen by
-``fit(clean, noisy)`` on *validation* pairs (clean and noisy copies at the noise level that will be
-met), minimising the MSE of ``denoise(noisy)`` against ``clean`` over a fixed grid. The validation
+``fit(noisy, clean)`` on *validation* pairs (noisy and clean copies at the noise level that will be
+met), minimising the MSE of ``denoise(noisy)`` against ``clean`` over a fixed grid. They are
+scikit-learn estimators (X the noisy rows, y the clean ones, as a regressor's target):
+``transform`` is ``denoise``, ``score(X, y)`` the negative MSE, so ``clone``, ``Pipeline`` and
+``GridSearchCV(SavitzkyGolay(), {"window": [...]}).fit(noisy, clean)`` work. The validation
 pairs must be drawn independently of the test set, or the baseline is tuned on the answers.
 ``settings_`` records what was used and ``validation_mse_`` the score it reached (nan when every
 setting was given and nothing was chosen).
@@ -19,6 +22,7 @@ import numpy as np
 import pywt
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import savgol_filter
+from sklearn.base import BaseEstimator, TransformerMixin
 
 from sigdenoise.evaluate import metrics
 
@@ -43,14 +47,14 @@ def choose(
 
 def _check_pair(clean: np.ndarray | None, noisy: np.ndarray | None, name: str) -> tuple[np.ndarray, np.ndarray]:
     if clean is None or noisy is None:
-        raise ValueError(f"{name}: settings left as None are chosen on validation data; call fit(clean, noisy)")
+        raise ValueError(f"{name}: settings left as None are chosen on validation data; call fit(noisy, clean)")
     clean, noisy = np.asarray(clean, dtype=float), np.asarray(noisy, dtype=float)
     if clean.shape != noisy.shape:
         raise ValueError(f"{name}: clean {clean.shape} and noisy {noisy.shape} differ in shape")
     return clean, noisy
 
 
-class _Tuned:
+class _Tuned(TransformerMixin, BaseEstimator):
     """fit/denoise plumbing shared by the baselines; subclasses define _apply and _grid."""
 
     name = "baseline"
@@ -64,8 +68,10 @@ class _Tuned:
     def _apply(self, x: np.ndarray, **settings) -> np.ndarray:
         raise NotImplementedError
 
-    def fit(self, clean: np.ndarray | None = None, noisy: np.ndarray | None = None):
-        """Choose the settings left as None on validation pairs (n, m) (not the test set)."""
+    def fit(self, X: np.ndarray | None = None, y: np.ndarray | None = None):
+        """Choose the settings left as None on validation pairs (n, m) (not the test set): X the
+        noisy signals, y the clean ones."""
+        noisy, clean = X, y
         fixed = self._fixed()
         if all(v is not None for v in fixed.values()):
             self.settings_, self.validation_mse_ = fixed, float("nan")
@@ -81,6 +87,14 @@ class _Tuned:
     def denoise(self, x: np.ndarray) -> np.ndarray:
         """Denoise each row of x (n, m); returns float64 (n, m)."""
         return self._apply(np.asarray(x, dtype=float), **self.settings_)
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """scikit-learn's name for denoise."""
+        return self.denoise(X)
+
+    def score(self, X: np.ndarray, y: np.ndarray) -> float:
+        """Negative MSE of denoise(X) against the clean y (greater is better, as scikit-learn wants)."""
+        return -metrics.mse(self.denoise(X), np.asarray(y, dtype=float))
 
 
 class SavitzkyGolay(_Tuned):
@@ -228,8 +242,8 @@ class Wavelet(_Tuned):
     def _apply(self, x: np.ndarray, wavelet: str, level: int) -> np.ndarray:
         return wavelet_shrink(x, wavelet, level, self.rule, self.mode)
 
-    def fit(self, clean: np.ndarray | None = None, noisy: np.ndarray | None = None) -> "Wavelet":
-        super().fit(clean, noisy)
+    def fit(self, X: np.ndarray | None = None, y: np.ndarray | None = None) -> "Wavelet":
+        super().fit(X, y)
         self.settings_ = {**self.settings_, "rule": self.rule, "mode": self.mode}
         return self
 

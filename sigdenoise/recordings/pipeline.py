@@ -30,7 +30,7 @@ from sigdenoise.errors import BundleError, OutputError, SettingsError, SignalIOE
 from sigdenoise.models import bundle
 from sigdenoise.models.bundle import DEFAULT_MODEL, default_model_path, model_fn
 from sigdenoise.models.svd import SVDProjector, gavish_donoho_rank
-from sigdenoise.recordings import windows
+from sigdenoise.recordings import formats, prefilter, windows
 from sigdenoise.recordings.read import Chunk
 from sigdenoise.recordings.report import is_report, report_path
 from sigdenoise.recordings.settings import AUTO_METHODS, SYNTHETIC_RANK, DenoiseSettings
@@ -108,7 +108,8 @@ def make_plan(s: DenoiseSettings, choice: Choice, raw: np.ndarray, device="cpu")
     """The chosen denoiser, fitted on raw (m, W) if the choice fits; a --hop beyond its window
     (a trained model's is known only now) is a SettingsError."""
     plan = _denoiser(s, choice, raw, device)
-    plan.notch, plan.detrend = s.notch, s.detrend
+    plan.notch, plan.detrend = s.remove_lines, s.detrend
+    plan.fs, plan.notch_hz, plan.highpass = s.fs, s.notch, s.highpass
     return plan
 
 
@@ -131,6 +132,7 @@ def check_outputs(s: DenoiseSettings) -> None:
     the other output, or that cannot be written (a device, a pipe, a read-only folder); the
     same for the report beside it."""
     refuse_same("--out", s.out, {"the input": s.input, "--model": s.model})
+    check_format(s.input, s.out)
     Writer.check(s.out)
     report = report_path(s.out)
     refuse_same("--out", report, {"the input": s.input, "--model": s.model})
@@ -145,6 +147,19 @@ def check_outputs(s: DenoiseSettings) -> None:
         why = unwritable_reason(s.plot, "a PNG file", make_parents=False)
         if why is not None:
             raise OutputError(s.plot, why)
+
+
+def check_format(inp: Path, out: Path) -> None:
+    """Refuse, before any work, an output named for another format than the input's (denoise
+    writes the input's format back), and a recording format whose optional extra is missing."""
+    fin, fout = formats.format_of(inp), formats.format_of(out)
+    if (fin and fin.name) != (fout and fout.name):
+        want = f"{fin.name} ({', '.join(fin.suffixes)})" if fin else "CSV or .npy"
+        got = f"{fout.name}" if fout else "not a recording format"
+        raise SettingsError("--out", f"{out.name} is {got}; denoise writes the input's format, {want}")
+    if fin is not None:
+        formats.require_extra(fin, inp, "reading")
+        formats.require_extra(fin, out, "writing")
 
 
 @dataclass
@@ -162,11 +177,15 @@ class Plan:
     verdicts: list[Verdict] = field(default_factory=list)
     notch: bool = False
     detrend: bool = False
+    fs: float | None = None
+    notch_hz: float | None = None
+    highpass: float | None = None
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """Denoise signals of one length x (k, n), adding their verdicts to `verdicts` (with the
-        lines and drift of the input as it came); lines and drift first removed if asked."""
-        raw = x = np.asarray(x, dtype=float)
+        lines and drift of the input as it came); the pre-filters of a known rate (notch_hz,
+        highpass: recordings/prefilter.py) first, then blind lines and drift if asked."""
+        raw = x = prefilter.apply(np.asarray(x, dtype=float), self.fs, self.notch_hz, self.highpass)
         if self.notch or self.detrend:  # on rows divided by a power of two near their peak: no overflow
             e = select.peak_exponents(x)
             z = np.ldexp(x, -e)
@@ -240,17 +259,31 @@ def fit_plan(method: str, raw: np.ndarray, hop: int, scaled: bool, rank: int | N
              activation="gelu", latent=5, epochs=100, seed=0, device="cpu") -> Plan:
     """Fit on the input's own windows raw (m, W): SVD (rank by Gavish–Donoho unless given) or an AE."""
     scale = UNIT_SCALE if scaled else None
-    z, _ = windows.to_model(raw, scale)
     if method == "svd":
-        proj = SVDProjector(raw.shape[1]).fit(z)  # every component, then keep the rank
-        proj.rank = min(rank, len(proj.singular_values_)) if rank else gavish_donoho_rank(proj.singular_values_, z.shape)
-        proj.basis_ = proj.basis_[:, : proj.rank]
-        return Plan(proj.denoise, raw.shape[1], hop, scale, f"svd rank {proj.rank} fitted on {len(z)} windows")
+        proj = fit_svd(raw, scale, rank)
+        return Plan(proj.denoise, raw.shape[1], hop, scale, f"svd rank {proj.rank} fitted on {len(raw)} windows")
+    model = fit_ae(raw, scale, activation, latent, epochs, seed, device)
+    label = f"ae {activation} latent {latent} fitted on {len(raw)} windows, {epochs} epochs"
+    return Plan(model_fn(model), raw.shape[1], hop, scale, label)
+
+
+def fit_svd(raw: np.ndarray, scale: dict | None, rank: int | None = None) -> SVDProjector:
+    """An SVD projector of the windows raw (m, W) mapped into `scale`, of rank `rank` or, when
+    None, the Gavish–Donoho threshold's."""
+    z, _ = windows.to_model(raw, scale)
+    proj = SVDProjector(raw.shape[1]).fit(z)  # every component, then keep the rank
+    proj.rank = min(rank, len(proj.singular_values_)) if rank else gavish_donoho_rank(proj.singular_values_, z.shape)
+    proj.basis_ = proj.basis_[:, : proj.rank]
+    return proj
+
+
+def fit_ae(raw: np.ndarray, scale: dict | None, activation="gelu", latent=5, epochs=100, seed=0, device="cpu"):
+    """An autoencoder trained x -> x on the windows raw (m, W) mapped into `scale`."""
+    z, _ = windows.to_model(raw, scale)
     # The reference loop, as before the front door: the stacked engine would round differently.
     data = {seed: torch.as_tensor(z, dtype=torch.float32, device=device)}
     (model,) = front.train([Member(latent, activation, seed)], data, Recipe(epochs, engine="reference")).models.values()
-    label = f"ae {activation} latent {latent} fitted on {len(z)} windows, {epochs} epochs"
-    return Plan(model_fn(model), raw.shape[1], hop, scale, label)
+    return model
 
 
 def sample_windows(values, width: int, cap: int = FIT_WINDOWS) -> list[np.ndarray]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sigdenoise.device import DEFAULT_DEVICE, DEVICES
-from sigdenoise.errors import OptionsConflict, require
+from sigdenoise.errors import OptionsConflict, finite, require
 from sigdenoise.models.activations import ACTIVATIONS
 from sigdenoise.models.autoencoder import LATENTS
 from sigdenoise.recordings.windows import WINDOW
@@ -26,8 +26,10 @@ SYNTHETIC_RANK = 5  # the study's projector: --method svd without --fit or --ran
 
 @dataclass(frozen=True)
 class DenoiseSettings:
-    input: Path = field(metadata={"help": "Signals: .csv (see --layout) or .npy."})
-    out: Path = field(metadata={"help": "Output file (.csv or .npy), same layout, ids and lengths as the input."})
+    input: Path = field(metadata={"help": "Signals: .csv (see --layout) or .npy; or a recording: .wav/.flac/.ogg, "
+                                          ".edf/.bdf, WFDB .hea, .parquet, .h5 (each needs its extra)."})
+    out: Path = field(metadata={"help": "Output file in the input's format: the same layout, ids, lengths, channels, "
+                                        "rate and dtype."})
     layout: str = "rows"
     header: bool | None = None
     id_cols: tuple[str, ...] = ()
@@ -53,9 +55,16 @@ class DenoiseSettings:
     scale: bool | None = field(default=None, metadata={"help":
         "Scale each window into the model's training range and back.  \\[default: as the model was trained (the "
         "packaged one and `train`'s: scaled; a grid run's: not); --scale when fitting]"})  # fmt: skip
-    notch: bool = field(default=False, metadata={"help":
-        "Remove narrowband lines (a mains hum: a tone far above the spectrum's floor) before denoising; "
-        "without it they are kept and reported."})  # fmt: skip
+    fs: float | None = field(default=None, metadata={"help":
+        "Sampling rate in Hz (sets or overrides a recording's); --notch and --highpass need it."})  # fmt: skip
+    notch: float | None = field(default=None, metadata={"help":
+        "Remove the mains hum at this frequency in Hz (50 or 60; scipy's iirnotch, Q 30, forward and backward) "
+        "before denoising."})  # fmt: skip
+    highpass: float | None = field(default=None, metadata={"help":
+        "Remove drift below this frequency in Hz (4th-order Butterworth, forward and backward) before denoising."})  # fmt: skip
+    remove_lines: bool = field(default=False, metadata={"help":
+        "Remove narrowband lines (a tone far above the spectrum's floor) before denoising, without a sampling "
+        "rate; without it they are kept and reported."})  # fmt: skip
     detrend: bool = field(default=False, metadata={"help":
         "Remove slow drift (below 2 cycles over the signal) before denoising; without it it is kept and reported."})  # fmt: skip
     activation: str = field(default="gelu", metadata={"help": "Activation of the autoencoder --fit trains."})
@@ -88,6 +97,11 @@ class DenoiseSettings:
         if self.plot is not None:
             require(self.plot.parent.is_dir(), "--plot", f"no directory {self.plot.parent} to write {self.plot.name} in")
             require(self.plot.suffix.lower() == ".png", "--plot", f"writes a PNG; name it .png, got {self.plot.name}")
+        from sigdenoise.recordings import formats, prefilter
+
+        if self.fs is not None or formats.format_of(self.input) is None:  # a recording may hold its rate
+            prefilter.check(self.fs, self.notch, self.highpass)
+        require(self.fs is None or (finite(self.fs) and self.fs > 0), "--fs", f"must be a positive number of Hz, got {self.fs}")
         # The CLI's choices admit no other values; these guard library callers.
         require(self.method in (None, *METHODS), "--method", f"must be one of {', '.join(METHODS)}, got {self.method!r}")
         require(self.activation in ACTIVATIONS, "--activation",

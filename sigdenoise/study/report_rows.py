@@ -29,7 +29,7 @@ def baselines(seed: int, level: float, sd: float, n_valid: int) -> list[tuple[di
     out = []
     for (model, variant), make in CLASSICAL.items():
         base, den = {"model": model, "variant": variant}, make()
-        den.fit(clean, noisy)
+        den.fit(noisy, clean)
         settings = ", ".join(f"{k}={v}" for k, v in den.settings_.items())
         out.append(({**base, "settings": settings}, den))
     out.append(({"model": "bayes", "variant": "", "settings": f"posterior mean, noise {level:g}, sd {sd:g}"},

@@ -1,0 +1,72 @@
+"""`denoise` on several inputs (-O DIR), on stdin/stdout (`-`), and `--version` (issue 14)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from sigdenoise import __version__
+from sigdenoise.cli import app
+
+
+def cli(*args, input=None):
+    return CliRunner().invoke(app, [str(a) for a in args], input=input)
+
+
+def flat(res) -> str:
+    return " ".join(res.output.split())
+
+
+@pytest.fixture
+def files(tmp_path):
+    rng = np.random.default_rng(0)
+    t = np.arange(300) / 10
+    for name in ("a", "b"):
+        np.savetxt(tmp_path / f"{name}.csv", np.sin(t)[None].repeat(3, 0) + 0.1 * rng.standard_normal((3, 300)),
+                   delimiter=",")  # fmt: skip
+    (tmp_path / "bad.csv").write_text("1,2,x\n")
+    return tmp_path
+
+
+def test_many_inputs_equal_one_by_one_and_a_bad_file_fails_alone(files):
+    """a.csv b.csv bad.csv -O outs: a and b written byte for byte as two one-file runs write them,
+    with their reports; bad.csv named in one line and not written; exit 2 at the end."""
+    res = cli("denoise", files / "a.csv", files / "b.csv", files / "bad.csv", "-O", files / "outs")
+    assert res.exit_code == 2
+    assert "bad.csv, line 1, column 3: 'x' is not a number" in flat(res)
+    assert "1 of 3 inputs failed (" in flat(res) and "the others were written" in flat(res)
+    for name in ("a", "b"):
+        one = cli("denoise", files / f"{name}.csv", "-o", files / f"{name}-one.csv")
+        assert one.exit_code == 0, one.output
+        assert (files / "outs" / f"{name}.csv").read_bytes() == (files / f"{name}-one.csv").read_bytes()
+        assert (files / "outs" / f"{name}.csv.json").is_file()
+    assert sorted(p.name for p in (files / "outs").iterdir()) == ["a.csv", "a.csv.json", "b.csv", "b.csv.json"]
+
+
+def test_stdin_to_stdout_equals_the_file_run(files):
+    """`denoise - -o -` with a.csv on stdin writes to stdout exactly what `-o file` writes."""
+    res = CliRunner().invoke(app, ["denoise", "-", "-o", "-"], input=(files / "a.csv").read_bytes())
+    assert res.exit_code == 0, res.output
+    one = cli("denoise", files / "a.csv", "-o", files / "a-one.csv")
+    assert one.exit_code == 0
+    assert res.stdout_bytes == (files / "a-one.csv").read_bytes()
+    assert not (files / "-").exists()  # no file named '-'
+
+
+@pytest.mark.parametrize("args, message", [
+    (["a.csv"], "--out: missing: give -o FILE (or -O DIR for several inputs)"),
+    (["a.csv", "b.csv", "-o", "x.csv"], "--out: names one file; 2 inputs need -O DIR"),
+    (["a.csv", "-o", "x.csv", "-O", "d"], "--out-dir: writes each input under its own name; it cannot be combined with -o"),
+    (["-", "-O", "d"], "--out-dir: stdin (-) has no name to write under; use -o"),
+])  # fmt: skip
+def test_target_mistakes_are_one_line(files, monkeypatch, args, message):
+    monkeypatch.chdir(files)
+    res = cli("denoise", *args)
+    assert res.exit_code == 2 and flat(res) == f"Error: {message}", res.output
+    assert not (files / "x.csv").exists() and not (files / "d").exists()
+
+
+def test_version():
+    res = cli("--version")
+    assert res.exit_code == 0 and res.output == f"sigdenoise {__version__}\n"
