@@ -304,13 +304,14 @@ def test_interrupt_says_how_to_resume(tmp_path, monkeypatch):
 
 
 def test_a_real_sigint_exits_130(tmp_path):
-    """The installed command under a real SIGINT during training."""
+    """The installed command under a real SIGINT during training (20,000 epochs: the training outlasts
+    the second this test waits; at 2,000 it sometimes finished first on an idle machine)."""
     import signal
     import time
 
     out = tmp_path / "run"
     exe = os.path.join(os.path.dirname(sys.executable), "sigdenoise")
-    p = subprocess.Popen([exe, "grid", *TINY[:-8], "--epochs", "2000", "--n-train", "200", "--n-test", "20",
+    p = subprocess.Popen([exe, "grid", *TINY[:-8], "--epochs", "20000", "--n-train", "200", "--n-test", "20",
                           "--device", "cpu", "--out", str(out)], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)  # fmt: skip
     deadline = time.time() + 60
     while time.time() < deadline and not (out / "results.csv").exists():

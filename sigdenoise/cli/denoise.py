@@ -203,8 +203,7 @@ def _recording(s: DenoiseSettings, dev) -> tuple[object, list[int]]:
     for name, y in zip(rec.channels, out):
         if not np.isfinite(y).all():
             raise SignalIOError(s.input, f"denoising channel {name!r} gave {y[~np.isfinite(y)][0]}; nothing was written")
-    data = np.stack(out) if isinstance(rec.data, np.ndarray) else list(out)
-    formats.write_recording(s.out, replace(rec, data=data))
+    formats.write_recording(s.out, formats.widened(rec, list(out)))
     return plan, [len(y) for y in out]
 
 

@@ -152,3 +152,25 @@ def write_recording(path, rec: Recording) -> None:
         raise
     except LIBRARY_ERRORS as e:
         raise SignalIOError(path, f"cannot write it as {fmt.name}: {one_line(e, path)}") from None
+
+
+def widened(rec: Recording, rows: list[np.ndarray]) -> Recording:
+    """rec holding rows (C, N_c) instead of its data, its stored scaling widened where they leave
+    it: an EDF/BDF channel's physical range becomes the union of its own and the rows', a WFDB
+    record whose rows leave its gains' range gets gains fitted anew. A denoiser, and a high-pass
+    most of all, may move values past the input's range, which the old scaling would clip (a
+    high-passed channel with an offset became a constant)."""
+    meta = dict(rec.meta)
+    heads = meta.get("signal_headers")
+    if isinstance(heads, list) and len(heads) == len(rows):
+        meta["signal_headers"] = [
+            dict(h, physical_min=min(float(h["physical_min"]), float(r.min())),
+                 physical_max=max(float(h["physical_max"]), float(r.max()))) if r.size else h
+            for h, r in zip(heads, rows)]  # fmt: skip
+    gains, bases = meta.get("adc_gain"), meta.get("baseline")
+    if isinstance(gains, list) and isinstance(bases, list) and len(gains) == len(rows):
+        old = [np.asarray(r) for r in rec.rows()]
+        if any(r.size and (r.min() < o.min() or r.max() > o.max()) for r, o in zip(rows, old)):
+            meta.pop("adc_gain"), meta.pop("baseline")
+    data = np.stack(rows) if isinstance(rec.data, np.ndarray) else list(rows)
+    return Recording(data, rec.fs, list(rec.channels), rec.dtype, meta)
