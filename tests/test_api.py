@@ -243,3 +243,21 @@ def test_scikit_learn_estimator_checks(make, fails):
     from sklearn.utils.estimator_checks import check_estimator
 
     check_estimator(make(), expected_failed_checks=fails)
+
+
+def test_run_grid_from_python_equals_the_command(tmp_path):
+    """run_grid(GridSettings(...), out) writes the run folder the command writes: the same
+    results.csv numbers as `sigdenoise grid` with the same settings (all but the timing column)."""
+    import pandas as pd
+
+    settings = sigdenoise.GridSettings(activations=("identity", "gelu"), latents=(5,), noises=(1.0,), epochs=2,
+                                       n_train=200, n_test=50, device="cpu")  # fmt: skip
+    table = sigdenoise.run_grid(settings, tmp_path / "py")
+    res = CliRunner().invoke(app, ["grid", "--activation", "identity", "--activation", "gelu", "--latent", "5",
+                                   "--noise", "1.0", "--epochs", "2", "--n-train", "200", "--n-test", "50",
+                                   "--device", "cpu", "--out", str(tmp_path / "cli")])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    a = pd.read_csv(tmp_path / "py" / "results.csv").drop(columns=["train_seconds"])
+    b = pd.read_csv(tmp_path / "cli" / "results.csv").drop(columns=["train_seconds"])
+    pd.testing.assert_frame_equal(a, b)
+    assert len(table) == len(a)

@@ -70,3 +70,27 @@ def test_target_mistakes_are_one_line(files, monkeypatch, args, message):
 def test_version():
     res = cli("--version")
     assert res.exit_code == 0 and res.output == f"sigdenoise {__version__}\n"
+
+
+def test_float32_npy_stays_float32(tmp_path):
+    """A float32 .npy comes back float32: the float64 run's output rounded once (issue 14: it came
+    back float64)."""
+    rng = np.random.default_rng(1)
+    x = (np.sin(np.arange(400) / 7)[None].repeat(3, 0) + 0.2 * rng.standard_normal((3, 400))).astype(np.float32)
+    np.save(tmp_path / "a.npy", x)
+    np.save(tmp_path / "b.npy", x.astype(np.float64))
+    for name in ("a", "b"):
+        res = cli("denoise", tmp_path / f"{name}.npy", "-o", tmp_path / f"{name}-out.npy")
+        assert res.exit_code == 0, res.output
+    a, b = np.load(tmp_path / "a-out.npy"), np.load(tmp_path / "b-out.npy")
+    assert a.dtype == np.float32 and b.dtype == np.float64
+    np.testing.assert_array_equal(a, b.astype(np.float32))
+
+
+def test_prefilters_are_said(tmp_path):
+    """The closing lines name the pre-filters with the rate they used."""
+    t = np.arange(2_000) / 500.0
+    np.savetxt(tmp_path / "a.csv", (np.sin(2 * np.pi * 3 * t) + 0.3 * np.sin(2 * np.pi * 50 * t))[None], delimiter=",")
+    res = cli("denoise", tmp_path / "a.csv", "-o", tmp_path / "o.csv", "--fs", 500, "--notch", 50, "--highpass", 0.5)
+    assert res.exit_code == 0, res.output
+    assert "pre-filtered at 500 Hz: notch 50 Hz, high-pass 0.5 Hz" in flat(res)

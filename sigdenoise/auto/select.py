@@ -165,6 +165,29 @@ def assess(x: np.ndarray, y: np.ndarray, fn: Callable[[np.ndarray], np.ndarray],
     return out
 
 
+def merge(parts: list[tuple[Verdict, ...]], sizes: list[int]) -> list[Verdict]:
+    """One Verdict per signal from the Verdicts of its blocks (parts[i]: signal i's, one a block of
+    sizes[j] samples): noise, signal and error powers averaged over samples (σ̂ the root of the
+    mean σ̂²), the method of most samples (ties: the first), lines of every block, the largest drift."""
+    w = np.asarray(sizes, dtype=float) / np.sum(sizes)
+    out = []
+    for vs in parts:
+        noise = np.array([v.sigma**2 for v in vs])
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            power = noise * 10 ** (np.array([v.snr_in_db for v in vs]) / 10)
+            error = power / 10 ** (np.array([v.snr_out_db for v in vs]) / 10)
+            n2, p, e = float(w @ noise), float(w @ power), float(w @ error)
+            snr_in = 10 * np.log10(p / n2) if n2 > 0 else float("inf")
+            snr_out = 10 * np.log10(p / e) if e > 0 else float("inf")
+        share: dict[str, float] = {}
+        for v, wi in zip(vs, w):
+            share[v.method] = share.get(v.method, 0.0) + wi
+        lines = tuple(sorted({f for v in vs for f in v.lines}))
+        out.append(Verdict(max(share, key=share.get), float(np.sqrt(n2)), float(snr_in), float(snr_out), lines,
+                           max(v.drift for v in vs)))  # fmt: skip
+    return out
+
+
 def _verdict(x: np.ndarray, method: str, sigma: float, risk: float, gain: float | None = None) -> Verdict:
     """SNRs from the estimates: signal power mean(x²) − σ̂², noise power σ̂², error power SURE/n,
     but never below the noise the output keeps, σ̂² ‖J‖_F² / n (`gain`; SURE's own noise, and

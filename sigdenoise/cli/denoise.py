@@ -137,7 +137,7 @@ def _one(inp: Path, out: Path, options: dict) -> None:
 
 def _run(inp: Path, out: Path, options: dict) -> None:
     from sigdenoise.device import resolve
-    from sigdenoise.recordings import formats, pipeline
+    from sigdenoise.recordings import formats, npystream, pipeline
     from sigdenoise.recordings.read import open_signals
     from sigdenoise.recordings.report import write_report
 
@@ -147,11 +147,15 @@ def _run(inp: Path, out: Path, options: dict) -> None:
         t0 = time.perf_counter()
         pipeline.check_outputs(s)  # now, not after minutes of fitting
         dev = resolve(s.device)
-        if formats.format_of(s.input) is not None:
-            plan, lengths = _recording(s, dev)
-            n_signals, n_samples = len(lengths), sum(lengths)
+        if npystream.is_long(s.input, s.layout, s.id_cols):
+            plan, lengths = _long_npy(s, dev)
             summary = write_report(s, plan, lengths, options)
-            _said(s, plan, n_signals, n_samples, time.perf_counter() - t0, summary, "channel")
+            _said(s, plan, len(lengths), sum(lengths), time.perf_counter() - t0, summary)
+            return
+        if formats.format_of(s.input) is not None:
+            plan, lengths, used = _recording(s, dev)
+            summary = write_report(s, plan, lengths, options)
+            _said(used, plan, len(lengths), sum(lengths), time.perf_counter() - t0, summary, "channel")
             return
         src = open_signals(s.input, s.layout, s.header, s.id_cols)
         raw, n_sources, chunks = pipeline.input_windows(s, src.chunks())
@@ -171,15 +175,45 @@ def _said(s: DenoiseSettings, plan, n_signals: int, n_samples: int, dt: float, s
     err.print(f"Denoised {count(n_signals, noun)} ({count(n_samples, 'sample')}) with {plan.label} in {dt:.1f} s "
               f"({n_signals / dt:,.0f} {noun}s/s) -> {s.out}", markup=False)  # fmt: skip
     err.print(f"{one_line(summary)}; report: {report_path(s.out)}", markup=False)
+    if (s.notch is not None or s.highpass is not None) and s.fs is not None:
+        done = ([f"notch {s.notch:g} Hz"] if s.notch is not None else []) + (
+            [f"high-pass {s.highpass:g} Hz"] if s.highpass is not None else [])
+        err.print(f"pre-filtered at {s.fs:g} Hz: {', '.join(done)}", markup=False)
     note = structure_note(summary, s.remove_lines, s.detrend)
     if note:
         err.print(note, markup=False)
 
 
-def _recording(s: DenoiseSettings, dev) -> tuple[object, list[int]]:
+def _long_npy(s: DenoiseSettings, dev) -> tuple[object, list[int]]:
+    """A .npy of signals longer than longsig.LONG, streamed block by block (recordings/npystream.py):
+    memory bounded by the block, not the file. A fit takes its windows from the first block."""
+    from sigdenoise.errors import SettingsError
+    from sigdenoise.recordings import longsig, npystream, pipeline, windows
+
+    if s.plot is not None:
+        raise SettingsError("--plot", f"draws whole signals; {s.input.name} holds signals of more than "
+                                      f"{longsig.LONG:,} samples, which are streamed in blocks")  # fmt: skip
+    lay = npystream.layout(s.input)
+    raw = np.empty((0, windows.WINDOW))
+    if s.fits:
+        with open(s.input, "rb") as f:
+            first = npystream.reader(f, lay, s.input)(0, min(lay.length, longsig.LONG))
+        raw = np.concatenate(pipeline.sample_windows(list(first), windows.WINDOW))
+    choice = pipeline.choose(s, len(raw), lay.rows)
+    for note in choice.notes:
+        err.print(note.text, style="dim" if note.dim else None, markup=False)
+    plan = pipeline.make_plan(s, choice, raw, dev)
+    size = s.input.stat().st_size
+    with reading_progress(size) as bar:
+        lengths = npystream.denoise_npy(s.input, s.out, plan.run_long, lambda done: bar.update(0, completed=done))
+    return plan, lengths
+
+
+def _recording(s: DenoiseSettings, dev) -> tuple[object, list[int], DenoiseSettings]:
     """Denoise every channel of a recording (WAV, EDF, WFDB, Parquet, HDF5: recordings/formats/)
     into s.out in its format, channels, rate and dtype; the plan (with its verdicts) and each
-    channel's length. Channels of one length are one group (auto chooses one candidate for them)."""
+    channel's length, and the settings used (with the file's rate). Channels of one length are one
+    group (auto chooses one candidate for them)."""
     from dataclasses import replace
 
     from sigdenoise.errors import SignalIOError
@@ -204,7 +238,7 @@ def _recording(s: DenoiseSettings, dev) -> tuple[object, list[int]]:
         if not np.isfinite(y).all():
             raise SignalIOError(s.input, f"denoising channel {name!r} gave {y[~np.isfinite(y)][0]}; nothing was written")
     formats.write_recording(s.out, formats.widened(rec, list(out)))
-    return plan, [len(y) for y in out]
+    return plan, [len(y) for y in out], s
 
 
 def _write(s: DenoiseSettings, src, chunks, plan) -> tuple[int, int, list[int]]:

@@ -30,7 +30,7 @@ from sigdenoise.errors import BundleError, OutputError, SettingsError, SignalIOE
 from sigdenoise.models import bundle
 from sigdenoise.models.bundle import DEFAULT_MODEL, default_model_path, model_fn
 from sigdenoise.models.svd import SVDProjector, gavish_donoho_rank
-from sigdenoise.recordings import formats, prefilter, windows
+from sigdenoise.recordings import formats, longsig, prefilter, windows
 from sigdenoise.recordings.read import Chunk
 from sigdenoise.recordings.report import is_report, report_path
 from sigdenoise.recordings.settings import AUTO_METHODS, SYNTHETIC_RANK, DenoiseSettings
@@ -184,8 +184,40 @@ class Plan:
     def run(self, x: np.ndarray) -> np.ndarray:
         """Denoise signals of one length x (k, n), adding their verdicts to `verdicts` (with the
         lines and drift of the input as it came); the pre-filters of a known rate (notch_hz,
-        highpass: recordings/prefilter.py) first, then blind lines and drift if asked."""
-        raw = x = prefilter.apply(np.asarray(x, dtype=float), self.fs, self.notch_hz, self.highpass)
+        highpass: recordings/prefilter.py) first, then blind lines and drift if asked. Signals
+        longer than longsig.LONG go in blocks (run_long), as a file streams them."""
+        x = np.asarray(x, dtype=float)
+        if x.shape[-1] <= longsig.LONG:
+            return self._run(x)
+        out = np.empty_like(x)
+
+        def emit(start: int, y: np.ndarray) -> None:
+            out[:, start : start + y.shape[1]] = y
+
+        self.run_long(x.shape[-1], lambda a, b: x[:, a:b], emit)
+        return out
+
+    def run_long(self, n: int, read: Callable[[int, int], np.ndarray], emit: Callable[[int, np.ndarray], None],
+                 block: int | None = None, margin: int | None = None) -> None:  # fmt: skip
+        """Denoise k signals of n samples block by block (recordings/longsig.py): read(start, stop)
+        gives (k, stop − start) of the input, emit(start, y) takes the output in order; one
+        Verdict per signal, its blocks' merged (select.merge)."""
+        found: list[list[Verdict]] = []
+        sizes: list[int] = []
+
+        def block_fn(z: np.ndarray) -> np.ndarray:
+            before = len(self.verdicts)
+            y = self._run(z)
+            found.append(self.verdicts[before:])
+            sizes.append(z.shape[-1])
+            del self.verdicts[before:]
+            return y
+
+        longsig.run_blocks(n, read, block_fn, emit, block, margin)
+        self.verdicts.extend(select.merge(list(zip(*found)), sizes))
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        raw = x = prefilter.apply(x, self.fs, self.notch_hz, self.highpass)
         if self.notch or self.detrend:  # on rows divided by a power of two near their peak: no overflow
             e = select.peak_exponents(x)
             z = np.ldexp(x, -e)

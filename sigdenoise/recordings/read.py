@@ -60,6 +60,7 @@ class Source:
     column_ids: list[list[str]] | None = None  # columns layout: per line, its id cells
     n_fields: int = 0  # columns layout: cells per line
     ndim: int = 2  # a 1-D .npy holds one signal and is written back 1-D
+    dtype: str = "<f8"  # what a .npy output stores: float32 input stays float32, anything else float64
     size: int = 0  # bytes, for progress
     read: int = 0  # bytes read so far
     _chunks: Iterator[Chunk] | None = None
@@ -297,7 +298,8 @@ def open_npy(path, layout: str = "rows", id_spec=(), block_rows: int = 0) -> Sou
     if a.size == 0:
         raise SignalIOError(path, "the array is empty: no signals")
     a2 = a if a.ndim == 2 else a[None] if layout == "rows" else a[:, None]
-    src = Source(path, "npy", layout, ndim=a.ndim, size=path.stat().st_size)
+    src = Source(path, "npy", layout, ndim=a.ndim, size=path.stat().st_size,
+                 dtype="<f4" if a.dtype == np.float32 else "<f8")  # fmt: skip
     src.id_cols = resolve_ids(path, [s for s in id_spec], [])
     width = a2.shape[1]
     if src.id_cols and src.id_cols[-1] >= width:

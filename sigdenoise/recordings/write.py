@@ -20,8 +20,8 @@ from sigdenoise.recordings.read import Chunk, Source, quote
 NPY_HEADER = 128  # bytes reserved for a streamed .npy header, rewritten with the final shape
 
 
-def _npy_header(shape: tuple[int, ...]) -> bytes:
-    d = "{'descr': '<f8', 'fortran_order': False, 'shape': %s, }" % (shape,)
+def _npy_header(shape: tuple[int, ...], descr: str = "<f8") -> bytes:
+    d = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape)
     body = d.ljust(NPY_HEADER - 10 - 1) + "\n"
     return b"\x93NUMPY\x01\x00" + len(body).to_bytes(2, "little") + body.encode("latin1")
 
@@ -72,7 +72,7 @@ class Writer:
         try:
             self.f = open(tmp, "wb")
             if self.npy and self.src.layout == "rows":
-                self.f.write(_npy_header((0, 0)))
+                self.f.write(_npy_header((0, 0), self.src.dtype))
             elif not self.npy and self.src.header is not None:
                 self.f.write((self.src.header + "\n").encode())
         except BaseException as e:
@@ -87,7 +87,7 @@ class Writer:
             if exc_type is None and self.npy and self.src.layout == "rows":
                 shape = (self.length,) if self.src.ndim == 1 else (self.rows, self.length + len(self.src.id_cols))
                 self.f.seek(0)
-                self.f.write(_npy_header(shape))
+                self.f.write(_npy_header(shape, self.src.dtype))
             self.f.close()  # flushes: a full disk may show only now
         except OSError as e:
             if exc_type is None:
@@ -142,7 +142,8 @@ class Writer:
         block = np.asarray(out, dtype="<f8")
         if self.src.id_cols:
             block = _insert_ids(self.out, block, chunk.ids, self.src.id_cols, chunk.lines)
-        self.f.write(np.ascontiguousarray(block).tobytes())
+        stored = _stored(self.src.path, block, self.src.dtype, chunk)
+        self.f.write(np.ascontiguousarray(stored).tobytes())
 
     # columns layout: one call with every signal -------------------------------------------------
     def _columns(self, out) -> None:
@@ -159,6 +160,7 @@ class Writer:
             full[:, cols] = grid
             if src.id_cols:
                 full[:, src.id_cols] = _floats(self.out, src.column_ids)
+            full = _stored(src.path, full, src.dtype)
             np.save(self.f, full[:, 0] if src.ndim == 1 else full, allow_pickle=False)
             return
         fmt = self.fmt
@@ -169,6 +171,18 @@ class Writer:
                 cells.insert(i, quote(s))
             lines.append(",".join(cells) + "\n")
         self.f.write("".join(lines).encode())
+
+
+def _stored(path: Path, block: np.ndarray, descr: str, chunk: Chunk | None = None) -> np.ndarray:
+    """block in the output's dtype; a value past float32's range (a float32 input denoised to
+    more than 3.4e38) raises, naming its line, rather than being written as inf."""
+    with np.errstate(over="ignore"):
+        stored = block.astype(descr)
+    if not np.isfinite(stored).all():
+        i = int(np.argwhere(~np.isfinite(stored))[0][0])
+        where = f", {chunk.unit} {chunk.lines[i]}" if chunk is not None else ""
+        raise SignalIOError(path, f"denoising gave a value past float32's range{where}; nothing was written")
+    return stored
 
 
 def _check_finite_output(path: Path, chunk: Chunk, out) -> None:
