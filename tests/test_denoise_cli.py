@@ -453,7 +453,7 @@ def test_options_take_their_default_and_help_from_the_settings_fields():
     ]:  # fmt: skip
         by_name = {f.name: f for f in fields(settings)}
         checked = 0
-        for p in group.commands[name].params:
+        for p in group.get_command(None, name).params:
             f = by_name.get(renamed.get(p.name, p.name))
             if f is None or "help" not in f.metadata:
                 continue

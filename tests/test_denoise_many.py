@@ -94,3 +94,20 @@ def test_prefilters_are_said(tmp_path):
     res = cli("denoise", tmp_path / "a.csv", "-o", tmp_path / "o.csv", "--fs", 500, "--notch", 50, "--highpass", 0.5)
     assert res.exit_code == 0, res.output
     assert "pre-filtered at 500 Hz: notch 50 Hz, high-pass 0.5 Hz" in flat(res)
+
+
+def test_help_lists_every_command_without_importing_them():
+    """`sigdenoise --help` lists the four commands with their lines, and loads neither torch nor
+    any command's module (measured 0.13 s, from 1.8 s); each command's own help still works."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from typer.testing import CliRunner; from sigdenoise.cli import app; "
+            "r = CliRunner().invoke(app, ['--help']); print(r.exit_code, 'torch' in sys.modules, "
+            "any(m.startswith('sigdenoise.cli.') and m != 'sigdenoise.cli.common' for m in sys.modules)); print(r.output)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+    assert out.splitlines()[0] == "0 False False", out
+    for name in ("grid", "report", "denoise", "train"):
+        assert name in out
+        res = cli(name, "--help")
+        assert res.exit_code == 0 and "Usage: " in res.output
