@@ -39,7 +39,9 @@ def lone_noise(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(2**31 - 1 - seed)
 
 
-def member_noise(seed: int, member: str, device: torch.device | str = "cpu") -> torch.Generator:
+def member_noise(seed: int, member: str) -> torch.Generator:
     """A stacked variant member's corruption and reparameterisation noise: the run's noise seed
-    and the member's own name, so the member draws the same noise whatever trains beside it."""
-    return torch.Generator(device=device).manual_seed(zlib.crc32(f"{seed}/{member}".encode()))
+    and the member's own name, so the member draws the same noise whatever trains beside it. A CPU
+    stream, as every other here: its draws are moved to the training device, so a seed trains the
+    same variants on CPU and CUDA."""
+    return torch.Generator().manual_seed(zlib.crc32(f"{seed}/{member}".encode()))

@@ -21,7 +21,7 @@ from sigdenoise.models import bundle
 from sigdenoise.models.autoencoder import Autoencoder
 from sigdenoise.models.svd import Identity, SVDProjector
 from sigdenoise.study import figures, tables
-from sigdenoise.study.resume import check_model, check_resumable, complete_rows
+from sigdenoise.study.resume import check_device, check_model, check_resumable, complete_rows
 from sigdenoise.study.runfolder import METRICS, RESULT_COLUMNS, RunFolder, git_commit
 from sigdenoise.study.settings import GridSettings
 from sigdenoise.train import front
@@ -134,6 +134,7 @@ def run(settings: GridSettings, folder: RunFolder, device: torch.device, on_even
     """Run (or resume) the grid in `folder`; returns every results row the folder holds."""
     emit = on_event or (lambda *a, **k: None)
     check_resumable(folder, settings)
+    check_device(folder, device)
     for m in grid_members(settings):  # a saved model must be the member it is named after, before any write
         if folder.model_path(m.name).is_file():
             check_model(folder.model_path(m.name), bundle.read_meta(folder.model_path(m.name)), m)

@@ -23,7 +23,8 @@ from sigdenoise.study.settings import GridSettings
 
 AXES = ("activations", "latents", "noises", "seeds", "variants")
 # Settings that must match for a folder's earlier rows to be reused: every field but the grid's axes
-# (which may grow) and the device (the same seeds give the same numbers on any).
+# (which may grow) and the device option (auto may name either; check_device compares the kind
+# of device the rows were trained on, whose last bits differ between CPU and CUDA).
 FIXED = tuple(f.name for f in fields(GridSettings) if f.name not in AXES + ("device",))
 
 
@@ -75,6 +76,22 @@ def check_resumable(folder: RunFolder, settings: GridSettings, option: str = "--
             raise SettingsError(
                 option, f"{folder.root} holds a run with {name}={old[name]}, not {getattr(settings, name)}; choose another {option}"
             )
+
+
+def check_device(folder: RunFolder, device, option: str = "--device") -> None:
+    """Refuse to resume on another kind of device (cpu, cuda) than the folder's rows were trained
+    on: the same seeds give the same numbers on one kind, not across (float rounding differs)."""
+    path = folder.root / "config.json"
+    if not path.is_file():
+        return
+    try:
+        old = str(json.loads(path.read_text()).get("device", ""))
+    except (ValueError, AttributeError, OSError):
+        return  # check_resumable names a broken config
+    kind, new = old.split(":")[0], str(device).split(":")[0]
+    if kind and kind != new:
+        raise SettingsError(option, f"{folder.root} was trained on {kind}; a resumed run trains on the same kind of "
+                                    f"device (pass {option} {kind}) or takes another folder")  # fmt: skip
 
 
 def check_grid_folder(folder: RunFolder, settings: GridSettings) -> None:

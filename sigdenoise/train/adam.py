@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import torch
+
+
+@lru_cache(maxsize=None)
+def fused_adam_on(device_type: str) -> bool:
+    """Whether torch's fused Adam kernel runs on this device type: tried once on a one-element
+    tensor. torch 2.2-2.3 have `_fused_adam_` with a CUDA kernel only (the package accepts
+    torch>=2.2), so its presence alone does not say that CPU can use it."""
+    if device_type not in ("cpu", "cuda") or not hasattr(torch, "_fused_adam_"):
+        return False
+    try:
+        p, g, m, v = (torch.zeros(1, device=device_type) for _ in range(4))
+        torch._fused_adam_([p], [g], [m], [v], [], [torch.zeros((), device=device_type)], amsgrad=False, lr=1e-3,
+                           beta1=0.9, beta2=0.999, weight_decay=0.0, eps=1e-8, maximize=False)  # fmt: skip
+        return True
+    except (RuntimeError, NotImplementedError):
+        return False
 
 
 class FlatAdam:
@@ -16,7 +34,7 @@ class FlatAdam:
         self.p, self.g, self.lr, self.betas, self.eps = param, grad, lr, betas, eps
         self.m, self.v, self.den = torch.zeros_like(param), torch.zeros_like(param), torch.empty_like(param)
         self.t, self.step_t = 0, torch.zeros((), dtype=torch.float32, device=param.device)
-        self.fused = hasattr(torch, "_fused_adam_") and param.device.type in ("cpu", "cuda") if fused is None else fused
+        self.fused = fused_adam_on(param.device.type) if fused is None else fused
 
     def step(self, grad: torch.Tensor | None = None) -> None:
         """One Adam step with `grad` (P,), default the tensor given at construction."""

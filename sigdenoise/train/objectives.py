@@ -75,10 +75,13 @@ def from_unit(u: torch.Tensor) -> torch.Tensor:
 
 def corrupt(x: torch.Tensor, kind: str, level: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """Corrupt each member's copy of a batch. x (M, B, d); level (M, 1, 1): the gaussian noise level
-    or the masking / salt-and-pepper rate nu of each member (0 leaves a member's input clean)."""
+    or the masking / salt-and-pepper rate nu of each member (0 leaves a member's input clean).
+    The draws are made on the generator's device (a CPU generator: CPU) and moved to x's, so a
+    seed gives the same corruption on CPU and CUDA (a CPU generator cannot draw CUDA tensors)."""
+    where = generator.device if generator is not None else x.device
     if kind == "gaussian":
-        return x + level * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
-    u = torch.rand(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+        return x + level * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=where).to(x.device)
+    u = torch.rand(x.shape, generator=generator, dtype=x.dtype, device=where).to(x.device)
     if kind == "masking":
         return torch.where(u < level, torch.zeros_like(x), x)
     if kind == "salt-pepper":

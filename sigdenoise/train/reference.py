@@ -90,8 +90,10 @@ def train_lone(
             opt.step()
             if sched is not None:
                 sched.step()
-            total += loss.item() * (sl.stop - sl.start)
-        history.append(total / n)
+            # On the device, in float64 (as loss.item() * size summed in Python would be): one sync an
+            # epoch, not one a batch.
+            total += loss.detach().double() * (sl.stop - sl.start)
+        history.append(float(total) / n)
         if on_epoch is not None:
             on_epoch(epoch, history[-1])
     model.eval()

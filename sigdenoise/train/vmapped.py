@@ -79,8 +79,8 @@ def _draw(x, idx: list[int], members: list[Member], noise: list, variant: str, v
         xj = x[j : j + 1]
         ins.append(corrupt(xj, vs.train_noise_kind, levels[j : j + 1], noise[i]) if objective.corrupts else xj)
         shape = (1, x.shape[1], k)
-        eps.append(torch.randn(shape, generator=noise[i], device=x.device) if objective.gaussian_code
-                   else torch.zeros(shape, device=x.device))  # fmt: skip
+        eps.append(torch.randn(shape, generator=noise[i]).to(x.device) if objective.gaussian_code
+                   else torch.zeros(shape, device=x.device))  # fmt: skip  # drawn on the CPU stream
     return torch.cat(ins), torch.cat(eps)
 
 
@@ -113,7 +113,7 @@ def train_vmapped(
     opt = torch.optim.Adam([p for _, _, params, *_ in state for p in params.values()], lr=lr)
     all_seeds = sorted(data)
     gens = {s: seed_streams.batch_order(s) for s in all_seeds}
-    noise = [seed_streams.member_noise(generator_seed, m.name, device) for m in members]
+    noise = [seed_streams.member_noise(generator_seed, m.name) for m in members]  # CPU: the same draws on any device
     n = next(iter(data.values())).shape[0]
     history = []
     t0 = time.perf_counter()

@@ -43,6 +43,11 @@ def train_forked(parts: list[list[Fused]], run, lr: float, epochs: int, history,
                 import torch._inductor.config as inductor
 
                 inductor.compile_threads = 1  # compile here, on this process's core, not in a pool
+                # This is a CPU training: on a GPU host dynamo would save CUDA's RNG state around
+                # each compiled frame (torch.cuda.get_rng_state when is_available()), initialising
+                # CUDA in a forked child, which fails (and falls back to eager) or opens a context
+                # per worker. Nothing here uses CUDA: say so.
+                torch.cuda.is_available = lambda: False
             opts = [FlatAdam(f.flat, f.grad, lr) for f in part]
             for epoch in range(epochs):
                 for order, loss in run(part, opts):
