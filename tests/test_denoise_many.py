@@ -111,3 +111,36 @@ def test_help_lists_every_command_without_importing_them():
         assert name in out
         res = cli(name, "--help")
         assert res.exit_code == 0 and "Usage: " in res.output
+
+
+def test_progress_in_a_log_is_periodic_plain_lines():
+    """LogProgress (stderr not a terminal) with a fake clock: 300 epochs at 2 a second print a line
+    every 30 s with count, percent, rate and time left, and one when done: 5 lines; a long path
+    stays on one line (no wrapping at 80 columns)."""
+    from sigdenoise.cli import common
+
+    t = [0.0]
+    with common.err.capture() as cap:
+        bar = common.LogProgress("epochs", every=30, clock=lambda: t[0])
+        k = bar.add_task("training 7 autoencoders", total=300, info="")
+        for _ in range(300):
+            t[0] += 0.5
+            bar.update(k, advance=1, info="loss 0.0100..0.0200")
+        common.err.print("x" * 150, markup=False)
+    lines = cap.get().splitlines()
+    assert lines[0] == "training 7 autoencoders: 60 of 300 epochs (20 %); 2 epochs/s; 2 min 0 s left; loss 0.0100..0.0200"
+    assert lines[4] == "training 7 autoencoders: 300 of 300 epochs (100 %); 2 epochs/s; 2 min 30 s in all; loss 0.0100..0.0200"
+    assert len(lines) == 6 and lines[5] == "x" * 150
+
+
+def test_a_grid_in_a_log_prints_progress_lines(tmp_path, monkeypatch):
+    """A grid run with stderr not a terminal (CliRunner) prints plain progress lines (LOG_EVERY set
+    to 0 here: every epoch), each with the epoch count and time left."""
+    from sigdenoise.cli import common
+
+    monkeypatch.setattr(common, "LOG_EVERY", 0.0)
+    res = cli("grid", "--activation", "identity", "--latent", "5", "--noise", "1.0", "--epochs", "3", "--n-train", "100",
+              "--n-test", "20", "--device", "cpu", "--out", tmp_path / "run")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    lines = [line for line in res.output.splitlines() if line.startswith("training 1 autoencoder: ")]
+    assert [line.split(": ")[1].split(" (")[0] for line in lines] == ["1 of 3 epochs", "2 of 3 epochs", "3 of 3 epochs"]

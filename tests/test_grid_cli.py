@@ -3,6 +3,7 @@
 import json
 import os
 
+import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
@@ -179,7 +180,7 @@ def test_quick_report_defaults_to_a_folder_apart_from_the_report(tmp_path, monke
     for args in (["report", "--quick"], ["report"]):
         res = CliRunner().invoke(app, args)
         assert res.exit_code == 0, res.output
-    assert seen == [(True, Path("runs/quick-report"), Path("runs/report-quick")), (False, Path("reports"), Path("runs/report"))]
+    assert seen == [(True, Path("runs/quick-report"), Path("runs/report-quick")), (False, Path("runs/report-out"), Path("runs/report"))]
     # Bad folders are refused before any training, in one line.
     (tmp_path / "afile").write_text("x")
     (tmp_path / "c" / "grid").mkdir(parents=True)
@@ -223,3 +224,37 @@ def test_out_must_be_a_run_folder_and_a_broken_model_is_one_line(tmp_path, monke
     (tmp_path / "run" / "models" / "ae-identity-latent5-seed0.safetensors").write_bytes(b"junk")
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 2 and "not a sigdenoise model" in res.output and "delete it to train it again" in res.output.replace("\n", " "), res.output
+
+
+def test_results_csv_writes_counts_as_integers(run):
+    """results.csv says latent 5, seed 0 and epochs 2, not 5.0, 0.0 and 2.0 (issue 16); a baseline's
+    epochs stay empty."""
+    out, _ = run
+    lines = (out / "results.csv").read_text().splitlines()
+    head = lines[0].split(",")
+    ae = next(line.split(",") for line in lines[1:] if line.startswith("ae,"))
+    noisy = next(line.split(",") for line in lines[1:] if line.startswith("noisy,"))
+    assert ae[head.index("latent")] == "5" and ae[head.index("seed")] == "0" and ae[head.index("epochs")] == "2"
+    assert noisy[head.index("epochs")] == "" and noisy[head.index("latent")] == ""
+
+
+def test_summary_bolds_the_input_when_no_denoiser_beats_it():
+    """A hand-made table: at noise 0.1 the noisy input (0.0100) beats both denoisers, so its cell is
+    bold, theirs not, and a line says so; at noise 1.0 gelu (0.30) beats it and is bold. SNR gain
+    (higher is better): noisy's 0 beats a negative gain the same way. One seed reads 'One seed (0).'"""
+    from sigdenoise.study import tables
+
+    rows = []
+    for noise, mse in ((0.1, {"noisy": 0.0100, "svd": 0.02, "gelu": 0.0359}), (1.0, {"noisy": 1.0, "svd": 0.4, "gelu": 0.3})):
+        for name, v in mse.items():
+            rows.append({"model": "ae" if name == "gelu" else name, "variant": "", "activation": "gelu" if name == "gelu" else "",
+                         "latent": 5 if name != "noisy" else np.nan, "noise": noise, "seed": 0, "eval": "test", "mse": v,
+                         "mean_mse": np.nan, "snr_gain_db": 0.0 if name == "noisy" else -10 * np.log10(v / mse["noisy"])})  # fmt: skip
+    df = pd.DataFrame(rows)
+    text = tables.to_markdown(tables.grid_table(df, "test", "mse"))
+    assert "| noisy | **0.0100** | 1.0000 |" in text
+    assert "| gelu | 0.0359 | **0.3000** |" in text and "| svd | 0.0200 | 0.4000 |" in text
+    assert text.endswith("No denoiser beats the untouched input (noisy, in bold) at latent 5, noise 0.1.")
+    gain = tables.to_markdown(tables.grid_table(df, "test", "snr_gain_db"), fmt="{:.2f}", higher_is_better=True)
+    assert "| noisy | **0.00** | 0.00 |" in gain and "| gelu | -5.55 | **5.23** |" in gain
+    assert "One seed (0)." in tables.summary_markdown(df.assign(snr_in_db=0.0, snr_out_db=0.0))

@@ -29,7 +29,8 @@ from sigdenoise.train.objectives import NOISE_KINDS
 
 # Click's UsageError, the base of every parsing error (vendored inside typer since 0.29).
 UsageError = typer.BadParameter.__bases__[0]
-err = Console(stderr=True)
+# soft_wrap: a long line stays one line (a path in a log must not break at column 80).
+err = Console(stderr=True, soft_wrap=True)
 stdout = Console()
 
 
@@ -110,8 +111,76 @@ HeaderOpt = Annotated[Optional[bool], typer.Option("--header/--no-header", help=
 IdOpt = Annotated[Optional[list[str]], typer.Option("--id-col", help="Column kept untouched: header name or 1-based number (repeatable).", show_default=False)]
 
 
-def training_progress() -> Progress:
-    """The bar of `grid` and `report`: members trained, epochs done, the spread of their losses."""
+LOG_EVERY = 30.0  # seconds between progress lines when stderr is not a terminal (a log)
+
+
+class LogProgress:
+    """Progress for a log (stderr not a terminal, where a bar would print nothing until the end):
+    a plain line per task every `every` seconds, and a closing one when it completes (if it ran that
+    long), with the count, rate and time left. The subset of rich's Progress the commands use."""
+
+    def __init__(self, unit: str, every: float | None = None, clock=None):
+        import time
+
+        self.unit, self.every, self.clock = unit, LOG_EVERY if every is None else every, clock or time.monotonic
+        self.tasks: list[dict] = []
+
+    def __enter__(self) -> "LogProgress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def add_task(self, description: str, total: float | None = None, **fields) -> int:
+        now = self.clock()
+        self.tasks.append({"description": description, "total": total, "done": 0.0, "start": now, "last": now, **fields})
+        return len(self.tasks) - 1
+
+    def update(self, task: int, advance: float = 0, completed: float | None = None, **fields) -> None:
+        t = self.tasks[task]
+        t.update(fields)
+        t["done"] = completed if completed is not None else t["done"] + advance
+        now = self.clock()
+        finished = t["total"] is not None and t["done"] >= t["total"]
+        # The closing line only after periodic ones: a run shorter than `every` prints nothing.
+        if (not finished and now - t["last"] >= self.every) or (finished and t.get("said") and not t.get("said_done")):
+            t["last"], t["said"], t["said_done"] = now, True, finished
+            err.print(self.line(t, now), markup=False, highlight=False)
+
+    def line(self, t: dict, now: float) -> str:
+        elapsed = max(now - t["start"], 1e-9)
+        rate = t["done"] / elapsed
+        if t["total"]:
+            done, total = _amount(t["done"], self.unit).split(" ")[0], _amount(t["total"], self.unit)
+            parts = [f"{t['description']}: {done} of {total} ({100 * t['done'] / t['total']:.0f} %)"]
+        else:
+            parts = [f"{t['description']}: {_amount(t['done'], self.unit)}"]
+        parts.append(f"{_amount(rate, self.unit)}/s")
+        if t["total"] and rate > 0 and t["done"] < t["total"]:
+            parts.append(f"{_duration((t['total'] - t['done']) / rate)} left")
+        else:
+            parts.append(f"{_duration(elapsed)} in all")
+        if t.get("info"):
+            parts.append(t["info"])
+        return "; ".join(parts)
+
+
+def _amount(x: float, unit: str) -> str:
+    if unit == "bytes":
+        return f"{x / 2**20:,.1f} MiB"
+    return f"{x:,.0f} {unit}" if x >= 10 or x == int(x) else f"{x:.2f} {unit}"
+
+
+def _duration(seconds: float) -> str:
+    m, s = divmod(int(round(seconds)), 60)
+    return f"{m} min {s} s" if m else f"{s} s"
+
+
+def training_progress():
+    """The bar of `grid` and `report`: members trained, epochs done, the spread of their losses;
+    in a log, a line every LOG_EVERY seconds instead."""
+    if not err.is_terminal:
+        return LogProgress("epochs")
     return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
         TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=False,
@@ -135,8 +204,13 @@ def training_events(bar: Progress):
     return on_event
 
 
-def reading_progress(total: int) -> Progress:
-    """The bar of `denoise`: bytes of the input read; shown only on a terminal, then cleared."""
+def reading_progress(total: int):
+    """The bar of `denoise`: bytes of the input read, on a terminal (then cleared); in a log, a
+    line every LOG_EVERY seconds of a long run."""
+    if not err.is_terminal:
+        bar = LogProgress("bytes")
+        bar.add_task("reading", total=total)
+        return bar
     bar = Progress(BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal)
     bar.add_task("reading", total=total)
     return bar

@@ -172,8 +172,10 @@ def _said(s: DenoiseSettings, plan, n_signals: int, n_samples: int, dt: float, s
     """The run's closing lines on stderr: what was denoised with what, and how well."""
     from sigdenoise.recordings.report import report_path
 
+    rate = n_signals / max(dt, 1e-9)
+    shown = f"{rate:.1f}" if rate < 10 else f"{rate:,.0f}"  # not "(1 signals/s)" for 0.6
     err.print(f"Denoised {count(n_signals, noun)} ({count(n_samples, 'sample')}) with {plan.label} in {dt:.1f} s "
-              f"({n_signals / dt:,.0f} {noun}s/s) -> {s.out}", markup=False)  # fmt: skip
+              f"({shown} {noun}s/s) -> {s.out}", markup=False)  # fmt: skip
     err.print(f"{one_line(summary)}; report: {report_path(s.out)}", markup=False)
     if (s.notch is not None or s.highpass is not None) and s.fs is not None:
         done = ([f"notch {s.notch:g} Hz"] if s.notch is not None else []) + (

@@ -22,15 +22,16 @@ from sigdenoise.device import DEFAULT_DEVICE
 
 
 def default_folders(quick: bool) -> tuple[Path, Path]:
-    """--out and --cache when not given: a quick check writes elsewhere than the study."""
+    """--out and --cache when not given: under runs/, never the committed reports/ (which only
+    `--out reports` replaces); a quick check apart from the study."""
     if quick:
         return Path("runs") / "quick-report", Path("runs") / "report-quick"
-    return Path("reports"), Path("runs") / "report"
+    return Path("runs") / "report-out", Path("runs") / "report"
 
 
 def report(
     quick: Annotated[bool, typer.Option("--quick", help="2 seeds, 4 epochs, small sets: under a minute on 2 cores; a check, not the study.")] = False,
-    out: Annotated[Optional[Path], typer.Option(help="Folder to write REPORT.md, figures/, results.csv and claims.csv into.  \\[default: reports; with --quick runs/quick-report, so that a check never overwrites the report]", show_default=False)] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Folder to write REPORT.md, figures/, results.csv and claims.csv into.  \\[default: runs/report-out; with --quick runs/quick-report; --out reports replaces the committed report]", show_default=False)] = None,
     cache: Annotated[Optional[Path], typer.Option(help="Grid run folder (models) to train into or resume; default runs/report[-quick].", show_default=False)] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Delete the cache first, so everything is rebuilt from nothing.")] = False,
     epochs: Annotated[Optional[int], typer.Option(help="Override the training epochs.", show_default=False)] = None,

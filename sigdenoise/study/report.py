@@ -25,7 +25,7 @@ from sigdenoise.models import bundle
 from sigdenoise.models.activations import ACTIVATIONS
 from sigdenoise.models.svd import SVDProjector
 from sigdenoise.study import figures, grid, report_rows, report_text, resume, tables
-from sigdenoise.study.runfolder import RunFolder, git_commit, locked
+from sigdenoise.study.runfolder import RunFolder, git_commit, locked, with_integers
 from sigdenoise.study.settings import GridSettings, ReportSettings
 
 REPORT_COLUMNS = ["model", "variant", "activation", "latent", "train_noise", "noise", "seed", "eval", "family", "mse", "mean_mse",
@@ -113,7 +113,7 @@ def _write_report(settings: ReportSettings, out: Path, cache: Path, runs: dict[s
     folder = RunFolder(cache / "grid")
     emit("stage", "evaluating every denoiser, per family, over seeds")
     df = report_table(settings, runs["grid"], models)
-    write_text(out / "results.csv", df.to_csv(index=False))
+    write_text(out / "results.csv", with_integers(df).to_csv(index=False))
     angles = linear_angles(folder, settings)
     emit("stage", "tables, claims and figures")
     commit = git_commit() or "none"

@@ -59,6 +59,15 @@ def provenance() -> dict:
     }
 
 
+INTEGER_COLUMNS = ("latent", "seed", "epochs", "n_train", "ensemble_size")
+
+
+def with_integers(df: pd.DataFrame) -> pd.DataFrame:
+    """df with its count columns as integers (nullable: a baseline has no epochs), so that a CSV
+    says latent 5 and epochs 300, not 5.0 and 300.0."""
+    return df.astype({c: "Int64" for c in INTEGER_COLUMNS if c in df})
+
+
 class RunFolder:
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -83,7 +92,7 @@ class RunFolder:
                            float_precision="round_trip")  # fmt: skip
 
     def write_results(self, df: pd.DataFrame) -> None:
-        write_text(self.results_path, df[RESULT_COLUMNS].to_csv(index=False))
+        write_text(self.results_path, with_integers(df[RESULT_COLUMNS]).to_csv(index=False))
 
     def write_probe(self, df: pd.DataFrame) -> None:
         write_text(self.probe_path, df.to_csv(index=False))

@@ -40,18 +40,29 @@ def grid_table(results: pd.DataFrame, eval_set: str, metric: str) -> pd.DataFram
 
 
 def to_markdown(table: pd.DataFrame, fmt: str = "{:.4f}", higher_is_better: bool = False) -> str:
-    """A pipe table; MultiIndex columns become 'latent 5, noise 1'. The best denoiser (the noisy
-    row excluded) of each column is in bold."""
+    """A pipe table; MultiIndex columns become 'latent 5, noise 1'. In each column the best
+    denoiser is in bold, but only where it beats the untouched input (the noisy row): where none
+    does, the noisy row's cell is bold instead and a line under the table says so."""
     cols = [f"latent {k}, noise {l:g}" for k, l in table.columns]
     lines = ["| model | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
     rivals = table.drop(index="noisy", errors="ignore")
-    best = rivals.idxmax() if higher_is_better else rivals.idxmin()
+    best = (rivals.idxmax() if higher_is_better else rivals.idxmin()).to_dict()
+    beaten = []
+    if "noisy" in table.index:
+        for c in table.columns:
+            top, ref = rivals[c].max() if higher_is_better else rivals[c].min(), table.loc["noisy", c]
+            if pd.notna(ref) and (pd.isna(top) or not (top > ref if higher_is_better else top < ref)):
+                best[c] = "noisy"
+                beaten.append(f"latent {c[0]}, noise {c[1]:g}")
     for name, row in table.iterrows():
         cells = []
         for c, v in row.items():
             s = "" if pd.isna(v) else fmt.format(v)
             cells.append(f"**{s}**" if s and best.get(c) == name else s)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if beaten:
+        lines.append("")
+        lines.append(f"No denoiser beats the untouched input (noisy, in bold) at {'; '.join(beaten)}.")
     return "\n".join(lines)
 
 
@@ -61,7 +72,8 @@ def summary_markdown(results: pd.DataFrame, header: str = "") -> str:
     parts = [
         "# Grid summary",
         header,
-        f"Means over seeds {', '.join(map(str, seeds))}. The best denoiser of each column is in bold.",
+        (f"Means over seeds {', '.join(map(str, seeds))}." if len(seeds) > 1 else f"One seed ({seeds[0]}).")
+        + " In each column the best denoiser is in bold where it beats the untouched input (noisy).",
         "## Test MSE (held-out signals, all five families; lower is better)",
         to_markdown(grid_table(results, "test", "mse")),
         "## Probe MSE (10 noisy copies of sin(t), each reconstructed; lower is better)",
