@@ -448,7 +448,7 @@ def test_options_take_their_default_and_help_from_the_settings_fields():
     for name, settings, renamed, n_options in [
         ("grid", GridSettings, {"activation": "activations", "latent": "latents", "noise": "noises", "seed": "seeds",
                                 "variant": "variants"}, 18),
-        ("denoise", DenoiseSettings, {}, 19),
+        ("denoise", DenoiseSettings, {}, 21),
         ("train", TrainSpec, {"train_noise": "noise"}, 12),
     ]:  # fmt: skip
         by_name = {f.name: f for f in fields(settings)}

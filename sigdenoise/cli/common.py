@@ -99,6 +99,7 @@ def as_fields(options: dict[str, Any], renamed: dict[str, str] | None = None, sk
 
 # Choices and options of more than one command.
 class Layout(str, Enum):
+    auto = "auto"
     rows = "rows"
     columns = "columns"
 
@@ -106,7 +107,8 @@ class Layout(str, Enum):
 Device = Enum("Device", {d: d for d in device.DEVICES}, type=str)
 NoiseKind = Enum("NoiseKind", {k.replace("-", "_"): k for k in NOISE_KINDS}, type=str)
 DeviceOpt = Annotated[Device, typer.Option(help=device.HELP)]
-LayoutOpt = Annotated[Layout, typer.Option(help="rows: one signal per line; columns: one per column (the study's 100 x N matrix).")]
+LayoutOpt = Annotated[Layout, typer.Option(help="rows: one signal per line; columns: one per column (the study's 100 x N matrix); "
+                                                "auto: columns when the header names a time column (time_s,voltage_V), else rows.")]
 HeaderOpt = Annotated[Optional[bool], typer.Option("--header/--no-header", help="First line is a header.  \\[default: detected]", show_default=False)]
 IdOpt = Annotated[Optional[list[str]], typer.Option("--id-col", help="Column kept untouched: header name or 1-based number (repeatable).", show_default=False)]
 

@@ -46,6 +46,8 @@ def denoise(
         show_default=False)] = None,
     layout: LayoutOpt = D.default("layout"),
     header: HeaderOpt = D.default("header"),
+    delimiter: Annotated[Optional[str], D("delimiter", **NOT_SHOWN)] = D.default("delimiter"),
+    decimal: Annotated[Optional[str], D("decimal", **NOT_SHOWN)] = D.default("decimal"),
     id_col: IdOpt = None,
     model: Annotated[Optional[Path], D("model", **NOT_SHOWN)] = D.default("model"),
     method: Annotated[Optional[Method], D("method", **NOT_SHOWN)] = D.default("method"),
@@ -157,7 +159,9 @@ def _run(inp: Path, out: Path, options: dict) -> None:
             summary = write_report(s, plan, lengths, options)
             _said(used, plan, len(lengths), sum(lengths), time.perf_counter() - t0, summary, "channel")
             return
-        src = open_signals(s.input, s.layout, s.header, s.id_cols)
+        src = open_signals(s.input, s.layout, s.header, s.id_cols, delimiter=s.delimiter, decimal=s.decimal)
+        for j in src.time_cols:
+            err.print(f"time column {src.names[j]} kept as it is (a time axis, not a signal)", markup=False)
         raw, n_sources, chunks = pipeline.input_windows(s, src.chunks())
         choice = pipeline.choose(s, len(raw), n_sources)
         for note in choice.notes:

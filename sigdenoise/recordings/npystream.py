@@ -58,7 +58,7 @@ def layout(path: Path) -> NpyLayout | None:
 def is_long(path: Path, layout_name: str, id_cols) -> bool:
     """Whether `denoise` streams this input: a .npy of rows longer than longsig.LONG samples."""
     lay = layout(path) if str(path).lower().endswith(".npy") else None
-    return lay is not None and layout_name == "rows" and not id_cols and lay.length > longsig.LONG
+    return lay is not None and layout_name in ("rows", "auto") and not id_cols and lay.length > longsig.LONG
 
 
 def reader(f, lay: NpyLayout, path: Path) -> Callable[[int, int], np.ndarray]:

@@ -15,7 +15,6 @@ for .npy, row and column of the array).
 
 from __future__ import annotations
 
-import csv
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from sigdenoise.errors import SignalIOError
+from sigdenoise.recordings.csvtext import DELIMITERS, Dialect, detect, is_time_name
 
 BLOCK_BYTES = 8 << 20
 
@@ -61,6 +61,8 @@ class Source:
     n_fields: int = 0  # columns layout: cells per line
     ndim: int = 2  # a 1-D .npy holds one signal and is written back 1-D
     dtype: str = "<f8"  # what a .npy output stores: float32 input stays float32, anything else float64
+    dialect: Dialect = field(default_factory=Dialect)  # CSV: delimiter and decimal mark, written back as read
+    time_cols: list[int] = field(default_factory=list)  # columns layout: time columns found by name, kept as ids
     size: int = 0  # bytes, for progress
     read: int = 0  # bytes read so far
     _chunks: Iterator[Chunk] | None = None
@@ -77,13 +79,16 @@ def is_number(text: str) -> bool:
         return False
 
 
-def _cells(text: str) -> list[str]:
-    return next(csv.reader([text])) if '"' in text else text.split(",")
+COMMA = Dialect()
 
 
-def quote(text: str) -> str:
+def _cells(text: str, d: Dialect = COMMA) -> list[str]:
+    return d.cells(text)
+
+
+def quote(text: str, d: Dialect = COMMA) -> str:
     """A cell as CSV writes it: quoted only when it must be."""
-    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\r\n') else text
+    return d.quote(text)
 
 
 def resolve_ids(path, spec: list[str], names: list[str]) -> list[int]:
@@ -108,9 +113,9 @@ def _check_finite(path, v: np.ndarray, lines, cols, what: str = "line") -> None:
         raise SignalIOError(path, f"{value} is not a finite number", lines[r], cols[c] + 1, what)
 
 
-def parse_row(path, text: str, line: int, id_cols: list[int]) -> tuple[np.ndarray, list[str]]:
+def parse_row(path, text: str, line: int, id_cols: list[int], d: Dialect = COMMA) -> tuple[np.ndarray, list[str]]:
     """One rows-layout line -> (values (L,), id texts), or a SignalIOError at its exact cell."""
-    cells = _cells(text)
+    cells = _cells(text, d)
     if id_cols and id_cols[-1] >= len(cells):
         raise SignalIOError(path, f"no id column {id_cols[-1] + 1} (the line has {len(cells)} cells)", line)
     ids = [cells[i] for i in id_cols]
@@ -120,7 +125,7 @@ def parse_row(path, text: str, line: int, id_cols: list[int]) -> tuple[np.ndarra
     out = np.empty(len(pos))
     for k, j in enumerate(pos):
         try:
-            out[k] = float(cells[j])
+            out[k] = float(d.number_text(cells[j]))
         except ValueError:
             what = "an empty cell inside the signal" if not cells[j].strip() else f"{cells[j]!r} is not a number"
             if cells[j].strip() and not ids and k == 0:  # a label in the first column, most likely
@@ -130,21 +135,22 @@ def parse_row(path, text: str, line: int, id_cols: list[int]) -> tuple[np.ndarra
     return out, ids
 
 
-def parse_rows(path, texts: list[str], lines: list[int], id_cols: list[int]) -> Chunk:
+def parse_rows(path, texts: list[str], lines: list[int], id_cols: list[int], d: Dialect = COMMA) -> Chunk:
     """Rows-layout lines -> Chunk. Fast path: one C parse when the lines are plain and equally wide."""
-    commas = {t.count(",") for t in texts}
-    if len(commas) == 1 and not any('"' in t for t in texts):
-        width = commas.pop() + 1
+    seps = {t.count(d.delimiter) for t in texts}
+    if len(seps) == 1 and not any('"' in t for t in texts):
+        width = seps.pop() + 1
         use = [j for j in range(width) if j not in id_cols]
         try:
-            v = np.loadtxt(texts, delimiter=",", usecols=use, ndmin=2, comments=None)
+            plain = texts if d.decimal == "." else [d.numbers_line(t) for t in texts]
+            v = np.loadtxt(plain, delimiter=d.delimiter, usecols=use, ndmin=2, comments=None)
         except ValueError:
             v = None  # an empty or bad cell: the slow path finds and names it
         if v is not None and all(i < width for i in id_cols):
             _check_finite(path, v, lines, use)
-            ids = [[c[i] for i in id_cols] for c in (t.split(",") for t in texts)] if id_cols else None
+            ids = [[c[i] for i in id_cols] for c in (t.split(d.delimiter) for t in texts)] if id_cols else None
             return Chunk(v, ids, list(lines))
-    rows = [parse_row(path, t, n, id_cols) for t, n in zip(texts, lines)]
+    rows = [parse_row(path, t, n, id_cols, d) for t, n in zip(texts, lines)]
     values = [r[0] for r in rows]
     if len({len(r) for r in values}) == 1:
         values = np.stack(values)
@@ -173,9 +179,10 @@ def _blocks(path: Path, src: Source, block_bytes: int) -> Iterator[tuple[list[st
             src.read = f.tell()
 
 
-def _header(path, first: str, header: bool | None, id_spec: list[str], line: int = 1) -> tuple[bool, list[str], list[int]]:
+def _header(path, first: str, header: bool | None, id_spec: list[str], line: int = 1,
+            d: Dialect = COMMA) -> tuple[bool, list[str], list[int]]:  # fmt: skip
     """Decide whether the first line is a header; resolve the id columns against it."""
-    cells = _cells(first)
+    cells = [d.number_text(c) if is_number(d.number_text(c)) else c for c in _cells(first, d)]
     named = [s for s in id_spec if not (s.isdigit() and int(s) >= 1)]
     if named and header is False:
         raise SignalIOError(path, f"--id-col {named[0]!r} is a name, but --no-header says there is no header", 1)
@@ -213,7 +220,11 @@ def _looks_like_header(path, cells: list[tuple[int, str]], line: int = 1, named_
     raise SignalIOError(path, f"{text!r} is not a number, among numbers ({hint})", line, j + 1)
 
 
-def open_csv(path, layout="rows", header: bool | None = None, id_spec=(), block_bytes=BLOCK_BYTES) -> Source:
+def open_csv(path, layout="rows", header: bool | None = None, id_spec=(), block_bytes=BLOCK_BYTES,
+             delimiter: str | None = None, decimal: str | None = None) -> Source:  # fmt: skip
+    """A CSV file of signals. layout "auto": columns when the header names a time column (an
+    export of a recording: time_s,voltage_V), else rows. In the columns layout a column whose
+    header names time is kept as it is, as an id column. The dialect is detected unless given."""
     path = Path(path)
     _exists(path)
     src = Source(path, "csv", layout, size=path.stat().st_size)
@@ -221,11 +232,17 @@ def open_csv(path, layout="rows", header: bool | None = None, id_spec=(), block_
     texts, lines = next(((t, n) for t, n in blocks if t), ([], []))
     if not texts:
         raise SignalIOError(path, "the file is empty: no signals")
-    has_header, src.names, src.id_cols = _header(path, texts[0], header, list(id_spec), lines[0])
+    src.dialect = d = detect(texts[:6], DELIMITERS.get(delimiter, delimiter), decimal)
+    has_header, src.names, src.id_cols = _header(path, texts[0], header, list(id_spec), lines[0], d)
     if has_header:
         src.header = texts[0]
         texts, lines = texts[1:], lines[1:]
+    timed = [j for j, name in enumerate(src.names) if is_time_name(name) and j not in src.id_cols]
+    if layout == "auto":
+        layout = src.layout = "columns" if timed else "rows"
     if layout == "columns":
+        src.time_cols = timed
+        src.id_cols = sorted(set(src.id_cols) | set(timed))
         for t, n in blocks:  # the whole file: each signal spans every line
             texts += t
             lines += n
@@ -237,7 +254,7 @@ def open_csv(path, layout="rows", header: bool | None = None, id_spec=(), block_
         for t, n in itertools.chain([(texts, lines)], blocks):
             if t:
                 seen = True
-                yield parse_rows(path, t, n, src.id_cols)
+                yield parse_rows(path, t, n, src.id_cols, d)
         if not seen:
             raise SignalIOError(path, "no signals after the header", 1)
 
@@ -250,7 +267,8 @@ def _parse_columns(src: Source, texts: list[str], lines: list[int]) -> Chunk:
     path = src.path
     if not texts:
         raise SignalIOError(path, "no signals after the header", 1)
-    cells = [_cells(t) for t in texts]
+    d = src.dialect
+    cells = [_cells(t, d) for t in texts]
     width = max(len(src.names), max(len(c) for c in cells))
     src.n_fields = width
     src.column_ids = [[c[i] if i < len(c) else "" for i in src.id_cols] for c in cells]
@@ -261,7 +279,7 @@ def _parse_columns(src: Source, texts: list[str], lines: list[int]) -> Chunk:
         for k, j in enumerate(cols):
             if j < len(c) and c[j].strip():
                 try:
-                    v[r, k] = float(c[j])
+                    v[r, k] = float(d.number_text(c[j]))
                 except ValueError:
                     raise SignalIOError(path, f"{c[j]!r} is not a number", lines[r], j + 1) from None
                 given[r, k] = True
@@ -328,8 +346,9 @@ def open_npy(path, layout: str = "rows", id_spec=(), block_rows: int = 0) -> Sou
     return src
 
 
-def open_signals(path, layout="rows", header: bool | None = None, id_spec=(), block_bytes=BLOCK_BYTES) -> Source:
-    """Open a .npy (by suffix) or CSV file of signals."""
+def open_signals(path, layout="rows", header: bool | None = None, id_spec=(), block_bytes=BLOCK_BYTES,
+                 delimiter: str | None = None, decimal: str | None = None) -> Source:  # fmt: skip
+    """Open a .npy (by suffix) or CSV file of signals (layout rows, columns, or auto: see open_csv)."""
     if str(path).lower().endswith(".npy"):
-        return open_npy(path, layout, id_spec)
-    return open_csv(path, layout, header, id_spec, block_bytes)
+        return open_npy(path, "rows" if layout == "auto" else layout, id_spec)
+    return open_csv(path, layout, header, id_spec, block_bytes, delimiter, decimal)

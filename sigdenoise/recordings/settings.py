@@ -16,6 +16,7 @@ from sigdenoise.device import DEFAULT_DEVICE, DEVICES
 from sigdenoise.errors import OptionsConflict, finite, require
 from sigdenoise.models.activations import ACTIVATIONS
 from sigdenoise.models.autoencoder import LATENTS
+from sigdenoise.recordings.csvtext import DELIMITERS
 from sigdenoise.recordings.windows import WINDOW
 
 PLOT_SIGNALS = 4  # signals drawn by --plot
@@ -30,8 +31,12 @@ class DenoiseSettings:
                                           ".edf/.bdf, WFDB .hea, .parquet, .h5 (each needs its extra)."})
     out: Path = field(metadata={"help": "Output file in the input's format: the same layout, ids, lengths, channels, "
                                         "rate and dtype."})
-    layout: str = "rows"
+    layout: str = "auto"
     header: bool | None = None
+    delimiter: str | None = field(default=None, metadata={"help":
+        "Cell separator of a CSV: ',', ';', 'tab' or 'space'; written back the same.  \\[default: detected]"})  # fmt: skip
+    decimal: str | None = field(default=None, metadata={"help":
+        "Decimal mark of a CSV's numbers, '.' or ',' (with ';' or tab between cells).  \\[default: detected]"})  # fmt: skip
     id_cols: tuple[str, ...] = ()
     model: Path | None = field(default=None, metadata={"help":
         "A model from `sigdenoise train` or a grid run's models/.  \\[default: the packaged model]"})  # fmt: skip
@@ -102,6 +107,11 @@ class DenoiseSettings:
         if self.fs is not None or formats.format_of(self.input) is None:  # a recording may hold its rate
             prefilter.check(self.fs, self.notch, self.highpass)
         require(self.fs is None or (finite(self.fs) and self.fs > 0), "--fs", f"must be a positive number of Hz, got {self.fs}")
+        require(self.delimiter in (None, *DELIMITERS), "--delimiter",
+                f"must be one of ',', ';', 'tab' or 'space', got {self.delimiter!r}")  # fmt: skip
+        require(self.decimal in (None, ".", ","), "--decimal", f"must be '.' or ',', got {self.decimal!r}")
+        require(not (self.decimal == "," and self.delimiter in (None, ",")), "--decimal",
+                "a decimal comma needs another delimiter (--delimiter ';' or tab)")  # fmt: skip
         # The CLI's choices admit no other values; these guard library callers.
         require(self.method in (None, *METHODS), "--method", f"must be one of {', '.join(METHODS)}, got {self.method!r}")
         require(self.activation in ACTIVATIONS, "--activation",

@@ -15,7 +15,7 @@ import numpy as np
 
 from sigdenoise.atomic import replacing, unwritable_reason
 from sigdenoise.errors import SettingsError, SignalIOError
-from sigdenoise.recordings.read import Chunk, Source, quote
+from sigdenoise.recordings.read import Chunk, Source
 
 NPY_HEADER = 128  # bytes reserved for a streamed .npy header, rewritten with the final shape
 
@@ -111,22 +111,23 @@ class Writer:
 
     # rows layout ------------------------------------------------------------------------------
     def _csv_rows(self, chunk: Chunk, out) -> None:
-        ids, pos = chunk.ids, self.src.id_cols
+        ids, pos, d = chunk.ids, self.src.id_cols, self.src.dialect
+        sep = d.delimiter
         leading = pos == list(range(len(pos)))
         if isinstance(out, np.ndarray) and not pos:
-            line = ",".join([self.fmt] * out.shape[1]) + "\n"
-            text = "".join([line % tuple(r) for r in out.tolist()])
+            line = sep.join([self.fmt] * out.shape[1]) + "\n"
+            text = d.write_numbers("".join([line % tuple(r) for r in out.tolist()]))
         else:
             parts = []
             for k, r in enumerate(out):
-                cells = ",".join([self.fmt] * len(r)) % tuple(r.tolist())
+                cells = d.write_numbers(sep.join([self.fmt] * len(r)) % tuple(r.tolist()))
                 if pos and leading:
-                    cells = ",".join(quote(t) for t in ids[k]) + "," + cells
+                    cells = sep.join(d.quote(t) for t in ids[k]) + sep + cells
                 elif pos:
-                    cells = cells.split(",")
+                    cells = cells.split(sep)
                     for i, t in zip(pos, ids[k]):
-                        cells.insert(i, quote(t))
-                    cells = ",".join(cells)
+                        cells.insert(i, d.quote(t))
+                    cells = sep.join(cells)
                 parts.append(cells + "\n")
             text = "".join(parts)
         self.f.write(text.encode())
@@ -163,13 +164,13 @@ class Writer:
             full = _stored(src.path, full, src.dtype)
             np.save(self.f, full[:, 0] if src.ndim == 1 else full, allow_pickle=False)
             return
-        fmt = self.fmt
+        fmt, d = self.fmt, src.dialect
         lines = []
         for t in range(n_lines):
-            cells = [fmt % v if v == v else "" for v in grid[t].tolist()]
+            cells = [d.write_numbers(fmt % v) if v == v else "" for v in grid[t].tolist()]
             for i, s in zip(src.id_cols, src.column_ids[t]):
-                cells.insert(i, quote(s))
-            lines.append(",".join(cells) + "\n")
+                cells.insert(i, d.quote(s))
+            lines.append(d.delimiter.join(cells) + "\n")
         self.f.write("".join(lines).encode())
 
 
