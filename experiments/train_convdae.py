@@ -81,7 +81,7 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.signal import lfilter
 
 from sigdenoise import synthetic
-from sigdenoise.models import convdae
+from sigdenoise.models import bundle, convdae
 
 OUT = Path(__file__).resolve().parents[1] / "sigdenoise" / "data" / convdae.DEFAULT_MODEL
 SEED = 0
@@ -320,12 +320,11 @@ def packaged_ae():
     """Today's packaged autoencoder (default-ae.safetensors) as `sigdenoise denoise --no-fit`
     runs it: 100-sample Hann-weighted windows every 50 samples, each scaled into the model's
     training range. Returns x (n, L) -> (n, L)."""
-    from sigdenoise.models import bundle
-    from sigdenoise.recordings import pipeline, windows
+    from sigdenoise.recordings import windows
 
     path = Path(convdae.__file__).resolve().parents[1] / "data" / "default-ae.safetensors"
     model, meta = bundle.load(path)
-    fn = pipeline.model_fn(model)
+    fn = bundle.model_fn(model)
     return lambda x: windows.denoise_signals(np.atleast_2d(x), fn, 100, 50, meta["scale"]).reshape(np.shape(x))
 
 

@@ -31,6 +31,7 @@ def fitted_state(method: str, model, rows: list[np.ndarray], hop: int = 50, epoc
     """What `method` learns from the signals rows (1-D arrays), as plain data: {"method": ...}
     plus the SVD basis, the fitted or loaded autoencoder and its window scaling."""
     from sigdenoise.recordings import pipeline, windows
+    from sigdenoise.train.reference import UNIT_SCALE
 
     if method in AUTO_METHODS:
         return {"method": method}
@@ -46,7 +47,7 @@ def fitted_state(method: str, model, rows: list[np.ndarray], hop: int = 50, epoc
     if n < pipeline.MIN_FIT_WINDOWS:
         raise SettingsError("method", f"{method} fits on the signals' own {windows.WINDOW}-sample windows; they hold "
                                       f"{n}, fewer than {pipeline.MIN_FIT_WINDOWS} (use 'auto' or 'dae')")  # fmt: skip
-    raw, scale = np.concatenate(got), pipeline.UNIT_SCALE
+    raw, scale = np.concatenate(got), UNIT_SCALE
     label = f"{method} fitted on {len(raw)} windows"
     if method == "svd":
         proj = pipeline.fit_svd(raw, scale)

@@ -13,7 +13,7 @@ from sigdenoise import synthetic
 from sigdenoise.errors import BundleError
 from sigdenoise.evaluate import metrics, scoring
 from sigdenoise.models import bundle, convdae
-from sigdenoise.recordings import pipeline, windows
+from sigdenoise.recordings import windows
 
 
 @pytest.fixture(scope="module")
@@ -147,8 +147,8 @@ def test_far_beyond_the_trained_snrs_the_model_steps_aside(packaged):
 
 def packaged_autoencoder(x: np.ndarray) -> np.ndarray:
     """Today's packaged model as `sigdenoise denoise --no-fit` runs it (experiments/denoise_snr.py)."""
-    model, meta = bundle.load(pipeline.default_model_path().with_name("default-ae.safetensors"))
-    return windows.denoise_signals(x, pipeline.model_fn(model), 100, 50, meta["scale"])
+    model, meta = bundle.load(bundle.default_model_path().with_name("default-ae.safetensors"))
+    return windows.denoise_signals(x, bundle.model_fn(model), 100, 50, meta["scale"])
 
 
 @pytest.mark.parametrize("level", [0.1, 1.0])

@@ -13,8 +13,8 @@ from sigdenoise.errors import BundleError
 from sigdenoise.evaluate import metrics, scoring
 from sigdenoise.models import bundle
 from sigdenoise.models.autoencoder import Autoencoder
+from sigdenoise.models.bundle import default_model_path
 from sigdenoise.models.svd import gavish_donoho_rank
-from sigdenoise.recordings.pipeline import default_model_path
 from sigdenoise.train.common import cpu_threads
 from sigdenoise.train.reference import train_lone
 

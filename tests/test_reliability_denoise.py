@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from sigdenoise import atomic
 from sigdenoise.cli import app
 from sigdenoise.errors import SignalIOError
+from sigdenoise.models import bundle
 from sigdenoise.recordings import pipeline, windows, write
 from sigdenoise.recordings.read import open_signals
 
@@ -71,8 +72,8 @@ def test_output_onto_the_input_is_refused_before_work(tmp_path, monkeypatch, nam
 def test_output_onto_the_model_and_plot_onto_any_file_read_or_written_are_refused(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     save_csv("a.png", SIG)  # an input named .png, to be a --plot target too
-    shutil.copy(pipeline.default_model_path(), "m.safetensors")
-    shutil.copy(pipeline.default_model_path(), "m.png")
+    shutil.copy(bundle.default_model_path(), "m.safetensors")
+    shutil.copy(bundle.default_model_path(), "m.png")
     before = snapshot(tmp_path)
     cases = [
         (

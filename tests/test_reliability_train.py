@@ -18,7 +18,7 @@ from sigdenoise.cli import app
 from sigdenoise.errors import BundleError
 from sigdenoise.models import bundle
 from sigdenoise.models.autoencoder import Autoencoder
-from sigdenoise.recordings.pipeline import default_model_path
+from sigdenoise.models.bundle import default_model_path
 
 
 def cli(*args):

@@ -8,38 +8,38 @@ Denoisers (all map windows (m, W) in their scaled range to reconstructions (m, W
 - `--fit ae`: an autoencoder trained x -> x on the input's own windows.
 
 Which one is `choose`'s policy (a pure function of the settings and the input's window count);
-`make_plan` builds it. The command prints the choice's notes in between, before any fitting.
+`make_plan` builds it (the Plan and its builders live in plan.py; callers take them from here).
+The command prints the choice's notes in between, before any fitting.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from sigdenoise import synthetic
 from sigdenoise.atomic import unwritable_reason
-from sigdenoise.auto import candidates, noise, select
-from sigdenoise.auto.select import Verdict
-from sigdenoise.errors import BundleError, OutputError, SettingsError, SignalIOError, count, require
-from sigdenoise.models import bundle
-from sigdenoise.models.bundle import DEFAULT_MODEL, default_model_path, model_fn
-from sigdenoise.models.svd import SVDProjector, gavish_donoho_rank
-from sigdenoise.recordings import formats, longsig, prefilter, windows
+from sigdenoise.errors import OutputError, SettingsError, SignalIOError, count, require
+from sigdenoise.recordings import formats, windows
+from sigdenoise.recordings.plan import (  # noqa: F401  (pipeline is the front door: callers take these from it)
+    Plan,
+    auto_plan,
+    fit_ae,
+    fit_plan,
+    fit_svd,
+    load_plan,
+    synthetic_svd_plan,
+)
 from sigdenoise.recordings.read import Chunk
 from sigdenoise.recordings.report import is_report, report_path
 from sigdenoise.recordings.settings import AUTO_METHODS, SYNTHETIC_RANK, DenoiseSettings
 from sigdenoise.recordings.write import Writer, refuse_same
-from sigdenoise.train import front
 from sigdenoise.train.common import cpu_threads
-from sigdenoise.train.front import Recipe
-from sigdenoise.train.members import Member
-from sigdenoise.train.reference import UNIT_SCALE
 
 FIT_WINDOWS = 50_000  # at most this many of the input's windows are used to fit
 # Fitting fails on a few signals one window long each: no shifted copies share their structure.
@@ -160,162 +160,6 @@ def check_format(inp: Path, out: Path) -> None:
     if fin is not None:
         formats.require_extra(fin, inp, "reading")
         formats.require_extra(fin, out, "writing")
-
-
-@dataclass
-class Plan:
-    """Everything a chunk needs: fn maps scaled windows (m, width) -> (m, width); or, for auto,
-    whole maps signals of one length (k, n) to their estimates and verdicts. `verdicts` collects
-    each signal's Verdict (auto/select.py), in order, as chunks are denoised."""
-
-    fn: Callable[[np.ndarray], np.ndarray] | None
-    width: int = windows.WINDOW
-    hop: int = 50
-    scale: dict | None = None
-    label: str = ""
-    whole: Callable[[np.ndarray], tuple[np.ndarray, list[Verdict]]] | None = None
-    verdicts: list[Verdict] = field(default_factory=list)
-    notch: bool = False
-    detrend: bool = False
-    fs: float | None = None
-    notch_hz: float | None = None
-    highpass: float | None = None
-
-    def run(self, x: np.ndarray) -> np.ndarray:
-        """Denoise signals of one length x (k, n), adding their verdicts to `verdicts` (with the
-        lines and drift of the input as it came); the pre-filters of a known rate (notch_hz,
-        highpass: recordings/prefilter.py) first, then blind lines and drift if asked. Signals
-        longer than longsig.LONG go in blocks (run_long), as a file streams them."""
-        x = np.asarray(x, dtype=float)
-        if x.shape[-1] <= longsig.LONG:
-            return self._run(x)
-        out = np.empty_like(x)
-
-        def emit(start: int, y: np.ndarray) -> None:
-            out[:, start : start + y.shape[1]] = y
-
-        self.run_long(x.shape[-1], lambda a, b: x[:, a:b], emit)
-        return out
-
-    def run_long(self, n: int, read: Callable[[int, int], np.ndarray], emit: Callable[[int, np.ndarray], None],
-                 block: int | None = None, margin: int | None = None) -> None:  # fmt: skip
-        """Denoise k signals of n samples block by block (recordings/longsig.py): read(start, stop)
-        gives (k, stop − start) of the input, emit(start, y) takes the output in order; one
-        Verdict per signal, its blocks' merged (select.merge)."""
-        found: list[list[Verdict]] = []
-        sizes: list[int] = []
-
-        def block_fn(z: np.ndarray) -> np.ndarray:
-            before = len(self.verdicts)
-            y = self._run(z)
-            found.append(self.verdicts[before:])
-            sizes.append(z.shape[-1])
-            del self.verdicts[before:]
-            return y
-
-        longsig.run_blocks(n, read, block_fn, emit, block, margin)
-        self.verdicts.extend(select.merge(list(zip(*found)), sizes))
-
-    def _run(self, x: np.ndarray) -> np.ndarray:
-        raw = x = prefilter.apply(x, self.fs, self.notch_hz, self.highpass)
-        if self.notch or self.detrend:  # on rows divided by a power of two near their peak: no overflow
-            e = select.peak_exponents(x)
-            z = np.ldexp(x, -e)
-            if self.notch:
-                z = np.stack([noise.remove_lines(row) for row in z])
-            if self.detrend and z.shape[-1] >= noise.LINE_MIN_SAMPLES:
-                z = np.stack([row - noise.drift(row) for row in z])
-            with np.errstate(over="ignore"):
-                x = np.ldexp(z, e)
-            if not np.isfinite(x).all():  # past the float range once scaled back: denoise scaled
-                y, found = self._denoise(z)
-                found = [replace(v, sigma=float(np.ldexp(v.sigma, k))) for v, k in zip(found, e[:, 0])]
-                self.verdicts.extend(select.structure(raw, found))
-                with np.errstate(over="ignore"):
-                    return np.ldexp(y, e)  # the writer refuses a non-finite value in one line
-        y, found = self._denoise(x)
-        self.verdicts.extend(select.structure(raw, found))
-        return y
-
-    def _denoise(self, x: np.ndarray) -> tuple[np.ndarray, list[Verdict]]:
-        if self.whole is not None:
-            return self.whole(x)
-
-        def f(z: np.ndarray) -> np.ndarray:
-            return windows.denoise_signals(z, self.fn, self.width, self.hop, self.scale)
-
-        y = f(x)
-        return y, select.assess(x, y, f, self.label)
-
-
-def auto_plan(method: str, seed: int = 0) -> Plan:
-    """The denoiser chosen by SURE for each group of signals of one length, among every candidate
-    (auto) or one kind's (auto/select.py)."""
-    family = None if method == "auto" else method
-    label = "auto (least estimated error)" if family is None else f"{method} (setting by least estimated error)"
-
-    def whole(x: np.ndarray) -> tuple[np.ndarray, list[Verdict]]:
-        if family is not None and not candidates.usable(*x.shape, family):
-            shortest = min(c.min_length for c in candidates.CANDIDATES.values() if c.family == family)
-            raise SettingsError("--method", f"{method} takes signals of at least {shortest} samples; the input has "
-                                            f"signals of {x.shape[-1]}")  # fmt: skip
-        return select.denoise(x, family, seed)
-
-    return Plan(None, 1, 1, None, label, whole=whole)
-
-
-def load_plan(path: Path | None, hop: int, scaled: bool | None, device="cpu") -> Plan:
-    """A bundle's autoencoder (the packaged default when path is None); BundleError if unusable.
-    scaled None: as the model was trained. A grid's models saw raw signals, and scaling a noisy
-    window by its own range shrinks the signal (a gelu grid model at noise 0.5: MSE 0.79 scaled,
-    0.34 unscaled; development)."""
-    model, meta = bundle.load(path or default_model_path(), device)
-    scaled = bool(meta.get("scaled_windows", False)) if scaled is None else scaled
-    scale = meta.get("scale") if scaled else None
-    if scaled and not scale:
-        raise BundleError(f"{path}: the model records no training range ('scale'); use --no-scale")
-    name = Path(path).name if path else f"default model ({DEFAULT_MODEL})"
-    label = f"{name}: ae {meta['activation']} latent {meta['latent']}, train noise {meta.get('train_noise', 0)}"
-    return Plan(model_fn(model), int(meta["n_samples"]), hop, scale, label)
-
-
-def synthetic_svd_plan(rank: int, hop: int, scaled: bool, n_train: int = synthetic.N_TRAIN, sd: float = synthetic.SD) -> Plan:
-    """The study's SVD projector, fitted on the synthetic training set (seed 0)."""
-    clean = synthetic.training_set(0, n_train, sd)
-    proj = SVDProjector(rank).fit(clean)
-    scale = bundle.training_range(clean) if scaled else None
-    return Plan(proj.denoise, clean.shape[1], hop, scale, f"svd rank {rank} (synthetic)")
-
-
-def fit_plan(method: str, raw: np.ndarray, hop: int, scaled: bool, rank: int | None = None,
-             activation="gelu", latent=5, epochs=100, seed=0, device="cpu") -> Plan:
-    """Fit on the input's own windows raw (m, W): SVD (rank by Gavish–Donoho unless given) or an AE."""
-    scale = UNIT_SCALE if scaled else None
-    if method == "svd":
-        proj = fit_svd(raw, scale, rank)
-        return Plan(proj.denoise, raw.shape[1], hop, scale, f"svd rank {proj.rank} fitted on {len(raw)} windows")
-    model = fit_ae(raw, scale, activation, latent, epochs, seed, device)
-    label = f"ae {activation} latent {latent} fitted on {len(raw)} windows, {epochs} epochs"
-    return Plan(model_fn(model), raw.shape[1], hop, scale, label)
-
-
-def fit_svd(raw: np.ndarray, scale: dict | None, rank: int | None = None) -> SVDProjector:
-    """An SVD projector of the windows raw (m, W) mapped into `scale`, of rank `rank` or, when
-    None, the Gavish–Donoho threshold's."""
-    z, _ = windows.to_model(raw, scale)
-    proj = SVDProjector(raw.shape[1]).fit(z)  # every component, then keep the rank
-    proj.rank = min(rank, len(proj.singular_values_)) if rank else gavish_donoho_rank(proj.singular_values_, z.shape)
-    proj.basis_ = proj.basis_[:, : proj.rank]
-    return proj
-
-
-def fit_ae(raw: np.ndarray, scale: dict | None, activation="gelu", latent=5, epochs=100, seed=0, device="cpu"):
-    """An autoencoder trained x -> x on the windows raw (m, W) mapped into `scale`."""
-    z, _ = windows.to_model(raw, scale)
-    # The reference loop, as before the front door: the stacked engine would round differently.
-    data = {seed: torch.as_tensor(z, dtype=torch.float32, device=device)}
-    (model,) = front.train([Member(latent, activation, seed)], data, Recipe(epochs, engine="reference")).models.values()
-    return model
 
 
 def sample_windows(values, width: int, cap: int = FIT_WINDOWS) -> list[np.ndarray]:
