@@ -144,3 +144,42 @@ def test_a_grid_in_a_log_prints_progress_lines(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     lines = [line for line in res.output.splitlines() if line.startswith("training 1 autoencoder: ")]
     assert [line.split(": ")[1].split(" (")[0] for line in lines] == ["1 of 3 epochs", "2 of 3 epochs", "3 of 3 epochs"]
+
+
+def test_fitting_and_train_show_progress_in_a_log(tmp_path, monkeypatch):
+    """`denoise --fit --method ae` (silent for 35-50 s before) and `train` report each epoch's
+    count in a log (LOG_EVERY 0 here), with the fit's window count and the loss."""
+    from sigdenoise.cli import common
+
+    monkeypatch.setattr(common, "LOG_EVERY", 0.0)
+    x = np.sin(np.arange(600) / 9)[None].repeat(2, 0) + 0.2 * np.random.default_rng(0).standard_normal((2, 600))
+    np.savetxt(tmp_path / "a.csv", x, delimiter=",")
+    res = cli("denoise", tmp_path / "a.csv", "-o", tmp_path / "o.csv", "--fit", "--method", "ae", "--epochs", "3")
+    assert res.exit_code == 0, res.output
+    fit = [line for line in res.output.splitlines() if line.startswith("fitting ae on 1,002 windows: ")]
+    assert [line.split(": ")[1].split(" (")[0] for line in fit] == ["1 of 3 epochs", "2 of 3 epochs", "3 of 3 epochs"]
+    assert all("; loss " in line for line in fit)
+    res = cli("train", "--epochs", "2", "--n-train", "300", "--device", "cpu", "--out", tmp_path / "m.safetensors")
+    assert res.exit_code == 0, res.output
+    assert sum(line.startswith("training ae gelu latent 5") and " of 2 epochs" in line for line in res.output.splitlines()) == 2
+
+
+def test_a_model_used_outside_its_range_is_warned_of(tmp_path):
+    """A grid model (unscaled, trained on the study's signals within about ±1) applied to chirps
+    offset by 5: a warning naming how many signals and the range; on the study's own test signals
+    none."""
+    from sigdenoise.evaluate import scoring
+
+    res = cli("grid", "--activation", "gelu", "--latent", "5", "--noise", "1.0", "--epochs", "1", "--n-train", "200",
+              "--n-test", "20", "--device", "cpu", "--out", tmp_path / "run")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    model = next((tmp_path / "run" / "models").glob("ae-gelu-*.safetensors"))
+    t = np.arange(300)
+    chirps = 5 + np.sin(2 * np.pi * (0.01 * t + 0.0001 * t**2))[None].repeat(4, 0)
+    np.savetxt(tmp_path / "far.csv", chirps + 0.1 * np.random.default_rng(0).standard_normal(chirps.shape), delimiter=",")
+    np.savetxt(tmp_path / "near.csv", scoring.eval_sets(1, 20, 2.25)[1].noisy(0.1)[:6], delimiter=",")
+    far = cli("denoise", tmp_path / "far.csv", "-o", tmp_path / "o1.csv", "--model", model)
+    near = cli("denoise", tmp_path / "near.csv", "-o", tmp_path / "o2.csv", "--model", model)
+    assert far.exit_code == 0 and near.exit_code == 0, (far.output, near.output)
+    assert "warning: 4 signals of 4 lie outside what the model was trained on (signals within -1" in flat(far)
+    assert "outside what the model was trained on" not in flat(near)

@@ -27,6 +27,7 @@ from sigdenoise.cli.common import (
     interrupted,
     one_line_errors,
     reading_progress,
+    training_progress,
 )
 from sigdenoise.models.activations import Activation
 from sigdenoise.recordings.settings import METHODS, PLOT_SIGNALS, DenoiseSettings
@@ -166,10 +167,22 @@ def _run(inp: Path, out: Path, options: dict) -> None:
         choice = pipeline.choose(s, len(raw), n_sources)
         for note in choice.notes:
             err.print(note.text, style="dim" if note.dim else None, markup=False)
-        plan = pipeline.make_plan(s, choice, raw, dev)
+        plan = _planned(s, choice, raw, dev)
         n_signals, n_samples, lengths = _write(s, src, chunks, plan)
         summary = write_report(s, plan, lengths, options)
     _said(s, plan, n_signals, n_samples, time.perf_counter() - t0, summary)
+
+
+def _planned(s: DenoiseSettings, choice, raw, dev):
+    """make_plan, with a progress bar (or log lines) while an autoencoder fits on the windows."""
+    from sigdenoise.recordings import pipeline
+
+    if not (choice.fit and choice.method == "ae"):
+        return pipeline.make_plan(s, choice, raw, dev)
+    with training_progress() as bar:
+        task = bar.add_task(f"fitting ae on {count(len(raw), 'window')}", total=s.epochs, info="")
+        return pipeline.make_plan(s, choice, raw, dev,
+                                  lambda e, losses: bar.update(task, advance=1, info=f"loss {float(losses[0]):.5f}"))  # fmt: skip
 
 
 def _said(s: DenoiseSettings, plan, n_signals: int, n_samples: int, dt: float, summary: dict, noun="signal") -> None:
@@ -185,6 +198,11 @@ def _said(s: DenoiseSettings, plan, n_signals: int, n_samples: int, dt: float, s
         done = ([f"notch {s.notch:g} Hz"] if s.notch is not None else []) + (
             [f"high-pass {s.highpass:g} Hz"] if s.highpass is not None else [])
         err.print(f"pre-filtered at {s.fs:g} Hz: {', '.join(done)}", markup=False)
+    if getattr(plan, "outside", 0):
+        c, h = plan.trained_on["center"], plan.trained_on["half_range"]
+        err.print(f"warning: {count(plan.outside, noun)} of {n_signals:,} lie outside what the model was trained on "
+                  f"(signals within {c - h:.3g} … {c + h:.3g}): its output there may be poor; --scale maps each window "
+                  "into that range", markup=False)  # fmt: skip
     note = structure_note(summary, s.remove_lines, s.detrend)
     if note:
         err.print(note, markup=False)
@@ -208,7 +226,7 @@ def _long_npy(s: DenoiseSettings, dev) -> tuple[object, list[int]]:
     choice = pipeline.choose(s, len(raw), lay.rows)
     for note in choice.notes:
         err.print(note.text, style="dim" if note.dim else None, markup=False)
-    plan = pipeline.make_plan(s, choice, raw, dev)
+    plan = _planned(s, choice, raw, dev)
     size = s.input.stat().st_size
     with reading_progress(size) as bar:
         lengths = npystream.denoise_npy(s.input, s.out, plan.run_long, lambda done: bar.update(0, completed=done))
@@ -238,7 +256,7 @@ def _recording(s: DenoiseSettings, dev) -> tuple[object, list[int], DenoiseSetti
     choice = pipeline.choose(s, len(raw), n_sources)
     for note in choice.notes:
         err.print(note.text, style="dim" if note.dim else None, markup=False)
-    plan = pipeline.make_plan(s, choice, raw, dev)
+    plan = _planned(s, choice, raw, dev)
     out = pipeline.denoise_chunk(chunk, plan, s.input)
     for name, y in zip(rec.channels, out):
         if not np.isfinite(y).all():

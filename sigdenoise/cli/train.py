@@ -18,6 +18,7 @@ from sigdenoise.cli.common import (
     interrupted,
     one_line_errors,
     plain,
+    training_progress,
 )
 from sigdenoise.device import DEFAULT_DEVICE
 from sigdenoise.errors import require
@@ -61,11 +62,7 @@ def train(
     from sigdenoise.device import resolve
     from sigdenoise.recordings.training import check_paths, train_model
 
-    def on_epoch(e: int, loss: float) -> None:
-        if (e + 1) % 10 == 0:
-            err.print(f"[dim]epoch {e + 1}: loss {loss:.5f}[/dim]")
-
-    with interrupted("nothing was written"), one_line_errors():
+    with interrupted("nothing was written"), one_line_errors(), training_progress() as bar:
         spec = TrainSpec(
             activation=plain(activation), latent=latent, epochs=epochs, noise=parse_noise(train_noise),
             noise_type=plain(noise_type), scale=scale, n_train=n_train, sd=sd, lr=lr, lr_end=lr_end, seed=seed,
@@ -73,6 +70,7 @@ def train(
         )  # fmt: skip
         check_paths(spec, out)  # before minutes of training, not after
         dev = resolve(plain(device))
-        err.print(f"[dim]training ae {spec.activation} latent {spec.latent}, {spec.epochs} epochs, noise {train_noise} on {dev}[/dim]")
-        meta = train_model(spec, out, dev, on_epoch=on_epoch)
+        task = bar.add_task(f"training ae {spec.activation} latent {spec.latent}, noise {train_noise} on {dev}",
+                            total=spec.epochs, info="")  # fmt: skip
+        meta = train_model(spec, out, dev, on_epoch=lambda e, loss: bar.update(task, advance=1, info=f"loss {loss:.5f}"))
     err.print(f"Wrote {out}: final training loss {meta['final_train_loss']:.5f} in {meta['train_seconds']:.1f} s.", markup=False)

@@ -104,21 +104,22 @@ def input_windows(s: DenoiseSettings, chunks: Iterator[Chunk]) -> tuple[np.ndarr
     return peek_windows(chunks, windows.WINDOW, s.input)
 
 
-def make_plan(s: DenoiseSettings, choice: Choice, raw: np.ndarray, device="cpu") -> Plan:
+def make_plan(s: DenoiseSettings, choice: Choice, raw: np.ndarray, device="cpu", on_epoch=None) -> Plan:
     """The chosen denoiser, fitted on raw (m, W) if the choice fits; a --hop beyond its window
     (a trained model's is known only now) is a SettingsError."""
-    plan = _denoiser(s, choice, raw, device)
+    plan = _denoiser(s, choice, raw, device, on_epoch)
     plan.notch, plan.detrend = s.remove_lines, s.detrend
     plan.fs, plan.notch_hz, plan.highpass = s.fs, s.notch, s.highpass
     return plan
 
 
-def _denoiser(s: DenoiseSettings, choice: Choice, raw: np.ndarray, device) -> Plan:
+def _denoiser(s: DenoiseSettings, choice: Choice, raw: np.ndarray, device, on_epoch=None) -> Plan:
     scaled = s.scale is not False
     if choice.method in AUTO_METHODS:
         return auto_plan(choice.method, s.seed)
     if choice.fit:
-        plan = fit_plan(choice.method, raw, s.hop, scaled, s.rank, s.activation, s.latent, s.epochs, s.seed, device)
+        plan = fit_plan(choice.method, raw, s.hop, scaled, s.rank, s.activation, s.latent, s.epochs, s.seed, device,
+                        on_epoch)  # fmt: skip
     elif choice.method == "svd":
         plan = synthetic_svd_plan(s.rank or SYNTHETIC_RANK, s.hop, scaled)
     else:

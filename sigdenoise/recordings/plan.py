@@ -48,6 +48,10 @@ class Plan:
     fs: float | None = None
     notch_hz: float | None = None
     highpass: float | None = None
+    trained_on: dict | None = None
+    """An unscaled window model's training range ({center, half_range}), to warn about inputs
+    that lie outside it; `outside` counts those signals."""
+    outside: int = 0
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """Denoise signals of one length x (k, n), adding their verdicts to `verdicts` (with the
@@ -108,12 +112,23 @@ class Plan:
     def _denoise(self, x: np.ndarray) -> tuple[np.ndarray, list[Verdict]]:
         if self.whole is not None:
             return self.whole(x)
+        if self.trained_on is not None:
+            self.outside += int(np.sum(outside_range(x, self.trained_on)))
 
         def f(z: np.ndarray) -> np.ndarray:
             return windows.denoise_signals(z, self.fn, self.width, self.hop, self.scale)
 
         y = f(x)
         return y, select.assess(x, y, f, self.label)
+
+
+def outside_range(x: np.ndarray, trained: dict) -> np.ndarray:
+    """Which rows of x (k, n) an unscaled model never saw the like of: a median outside its
+    training range c ± h, or a spread (1st to 99th percentile) over 6h, beyond what noise on its
+    signals adds. A grid model on chirps offset by 5 lost 3-8 dB of SNR without a word."""
+    c, h = float(trained["center"]), float(trained["half_range"])
+    lo, mid, hi = np.percentile(x, [1, 50, 99], axis=-1)
+    return (np.abs(mid - c) > h) | (hi - lo > 6 * h)
 
 
 def auto_plan(method: str, seed: int = 0) -> Plan:
@@ -144,7 +159,8 @@ def load_plan(path: Path | None, hop: int, scaled: bool | None, device="cpu") ->
         raise BundleError(f"{path}: the model records no training range ('scale'); use --no-scale")
     name = Path(path).name if path else f"default model ({DEFAULT_MODEL})"
     label = f"{name}: ae {meta['activation']} latent {meta['latent']}, train noise {meta.get('train_noise', 0)}"
-    return Plan(model_fn(model), int(meta["n_samples"]), hop, scale, label)
+    trained = meta.get("scale") if not scaled and isinstance(meta.get("scale"), dict) else None
+    return Plan(model_fn(model), int(meta["n_samples"]), hop, scale, label, trained_on=trained)
 
 
 def synthetic_svd_plan(rank: int, hop: int, scaled: bool, n_train: int = synthetic.N_TRAIN, sd: float = synthetic.SD) -> Plan:
@@ -156,13 +172,13 @@ def synthetic_svd_plan(rank: int, hop: int, scaled: bool, n_train: int = synthet
 
 
 def fit_plan(method: str, raw: np.ndarray, hop: int, scaled: bool, rank: int | None = None,
-             activation="gelu", latent=5, epochs=100, seed=0, device="cpu") -> Plan:
+             activation="gelu", latent=5, epochs=100, seed=0, device="cpu", on_epoch=None) -> Plan:  # fmt: skip
     """Fit on the input's own windows raw (m, W): SVD (rank by Gavish–Donoho unless given) or an AE."""
     scale = UNIT_SCALE if scaled else None
     if method == "svd":
         proj = fit_svd(raw, scale, rank)
         return Plan(proj.denoise, raw.shape[1], hop, scale, f"svd rank {proj.rank} fitted on {len(raw)} windows")
-    model = fit_ae(raw, scale, activation, latent, epochs, seed, device)
+    model = fit_ae(raw, scale, activation, latent, epochs, seed, device, on_epoch)
     label = f"ae {activation} latent {latent} fitted on {len(raw)} windows, {epochs} epochs"
     return Plan(model_fn(model), raw.shape[1], hop, scale, label)
 
@@ -177,10 +193,13 @@ def fit_svd(raw: np.ndarray, scale: dict | None, rank: int | None = None) -> SVD
     return proj
 
 
-def fit_ae(raw: np.ndarray, scale: dict | None, activation="gelu", latent=5, epochs=100, seed=0, device="cpu"):
-    """An autoencoder trained x -> x on the windows raw (m, W) mapped into `scale`."""
+def fit_ae(raw: np.ndarray, scale: dict | None, activation="gelu", latent=5, epochs=100, seed=0, device="cpu",
+           on_epoch=None):  # fmt: skip
+    """An autoencoder trained x -> x on the windows raw (m, W) mapped into `scale`; on_epoch(epoch,
+    losses) after each epoch (progress)."""
     z, _ = windows.to_model(raw, scale)
     # The reference loop, as before the front door: the stacked engine would round differently.
     data = {seed: torch.as_tensor(z, dtype=torch.float32, device=device)}
-    (model,) = front.train([Member(latent, activation, seed)], data, Recipe(epochs, engine="reference")).models.values()
+    trained = front.train([Member(latent, activation, seed)], data, Recipe(epochs, engine="reference"), on_epoch)
+    (model,) = trained.models.values()
     return model
