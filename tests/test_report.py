@@ -126,3 +126,38 @@ def test_figures_leave_matplotlibs_global_state_alone(tmp_path):
     figures.noisy_probe_figure(probe, tmp_path / "noisy.png", "footer")
     assert dict(matplotlib.rcParams) == before and matplotlib.get_backend() == backend
     assert (tmp_path / "noisy.png").read_bytes()[:4] == b"\x89PNG" and [p.name for p in tmp_path.iterdir()] == ["noisy.png"]
+
+
+def test_quick_report_carries_its_banner_and_its_sentences_follow_the_numbers(quick):
+    """A quick check says so at the top of the page (its figures: test_quick_footer_is_marked), and
+    each variant's sentence says better or no better than the plain AE from its own numbers (it
+    said the denoising AE 'removes noise the plain AE passes through' at +3 % MSE)."""
+    import re
+
+    text = (quick / "REPORT.md").read_text()
+    assert text.splitlines()[2].startswith("> **A quick check, not the study.** 2 seeds, 4 epochs")
+    assert "## Findings of this quick check (not the study's)" in text and "\n## Findings\n" not in text
+    for line in text.splitlines():
+        m = re.match(r"- \*\*(denoising|sparse|contractive|vae)\*\* .*?: (.*?)\. noise", line)
+        if not m:
+            continue
+        nums = re.findall(r"noise ([\d.]+): ([\d.]+) vs plain ([\d.]+)", line)
+        better = [lv for lv, a, b in nums if float(a) < float(b)]
+        worse = [lv for lv, a, b in nums if float(a) >= float(b)]
+        if better:
+            assert f"better than the plain AE at noise {', '.join(better)}" in m.group(2), line
+        if worse:
+            assert f"no better at noise {', '.join(worse)}" in m.group(2), line
+
+
+def test_quick_footer_is_marked(monkeypatch, tmp_path):
+    """report.build hands every figure a footer that opens with the quick-check mark."""
+    from sigdenoise.study import report as report_mod
+    from sigdenoise.study.settings import ReportSettings
+
+    seen = []
+    monkeypatch.setattr(report_mod, "write_figures", lambda df, probe, figs, footer, *a: seen.append(footer))
+    import torch
+
+    report_mod.build(ReportSettings.quick_settings(), tmp_path / "out", tmp_path / "cache", torch.device("cpu"))
+    assert seen and seen[0].startswith("QUICK CHECK, NOT THE STUDY (4 epochs) | sigdenoise report")

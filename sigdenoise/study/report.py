@@ -118,6 +118,8 @@ def _write_report(settings: ReportSettings, out: Path, cache: Path, runs: dict[s
     emit("stage", "tables, claims and figures")
     commit = git_commit() or "none"
     footer = f"sigdenoise report | commit {commit[:12]} | seeds {list(settings.seeds)}, epochs {settings.epochs}, n_train {settings.n_train}"
+    if settings.quick:  # on every figure, as on the page: a smoke run's numbers are not the study's
+        footer = f"QUICK CHECK, NOT THE STUDY ({settings.epochs} epochs) | " + footer
     write_figures(df, pd.read_csv(folder.probe_path), out / "figures", footer, runs["grid"].latents, settings.variant_activation)
     claim_table = claims.check_all(df, angles)
     write_text(out / "claims.csv", claim_table.to_csv(index=False))

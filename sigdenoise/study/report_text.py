@@ -105,8 +105,9 @@ def markdown(df, claim_table, angles, settings: ReportSettings, commit: str, sec
     latents = sorted(int(k) for k in study["latent"].dropna().unique())
     parts = [
         "# sigdenoise report",
+        quick_banner(settings),
         _regenerated(settings, commit, seconds, cached, train_seconds),
-        "## Findings",
+        "## Findings of this quick check (not the study's)" if settings.quick else "## Findings",
         findings(df, angles, settings.variant_activation),
         *_probe_section(latents, noises),
         *_claims_section(claim_table, angles, settings),
@@ -115,7 +116,16 @@ def markdown(df, claim_table, angles, settings: ReportSettings, commit: str, sec
         *_more_tables_section(study, latents, noises),
         *_baselines_section(study, settings),
     ]
-    return "\n\n".join(parts) + "\n"
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def quick_banner(settings: ReportSettings) -> str:
+    """The line a quick check's page opens with ('' for the study's report)."""
+    if not settings.quick:
+        return ""
+    return (f"> **A quick check, not the study.** {len(settings.seeds)} seeds, {settings.epochs} epochs, "
+            f"{settings.n_train:,} training signals: these numbers show that the pipeline runs, not what the study "
+            "finds. `sigdenoise report --fresh --out reports` makes the report.")  # fmt: skip
 
 
 def _regenerated(settings: ReportSettings, commit: str, seconds: float, cached: bool, train_seconds: float) -> str:
@@ -230,24 +240,27 @@ def variant_sentences(df: pd.DataFrame, activation: str) -> str:
     table = tables.grid_table(sub, "test", "mse")
     if activation not in table.index:
         return ""
-    effect = {
-        "denoising": "learns to map noisy inputs to clean signals, so it removes noise the plain AE passes through",
-        "sparse": "penalises active code units; with 5 units there is little to sparsify",
-        "contractive": "flattens the encoder around the training signals, which damps small input changes",
-        "vae": "adds a KL pull of the code towards N(0, I); decoding the code's mean gives a smoother output",
+    aim = {  # what each variant is built to do; whether it did is read off the numbers
+        "denoising": "trained to map noisy inputs to clean signals",
+        "sparse": "penalises active code units (with 5 units there is little to sparsify)",
+        "contractive": "flattens the encoder around the training signals",
+        "vae": "pulls the code towards N(0, I) and decodes its mean",
     }
     lines = []
     for label in table.index:
         if not label.startswith(activation + " ("):
             continue
         v = label[len(activation) + 2 : -1]
-        parts = []
+        parts, better, worse = [], [], []
         for (k, l), mse in table.loc[label].items():
             plain, ceil = table.loc[activation, (k, l)], table.loc["bayes", (k, l)] if "bayes" in table.index else np.nan
             if pd.notna(mse):
                 parts.append(f"noise {l:g}: {mse:.4f} vs plain {plain:.4f} ({mse / plain - 1:+.0%}), {mse / ceil:.1f}× the ceiling")
-        what = effect.get(v.split()[0], "")
-        lines.append(f"- **{v}**{' ' + what if what else ''}: " + "; ".join(parts) + ".")
+                (better if mse < plain else worse).append(f"{l:g}")
+        verdict = (f"better than the plain AE at noise {', '.join(better)}" if better else "") + (
+            ("; " if better else "") + f"no better at noise {', '.join(worse)}" if worse else "")  # fmt: skip
+        what = aim.get(v.split()[0], "")
+        lines.append(f"- **{v}**{f' ({what})' if what else ''}: {verdict}. " + "; ".join(parts) + ".")
     return "\n".join(lines)
 
 
