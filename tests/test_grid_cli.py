@@ -258,3 +258,20 @@ def test_summary_bolds_the_input_when_no_denoiser_beats_it():
     gain = tables.to_markdown(tables.grid_table(df, "test", "snr_gain_db"), fmt="{:.2f}", higher_is_better=True)
     assert "| noisy | **0.00** | 0.00 |" in gain and "| gelu | -5.55 | **5.23** |" in gain
     assert "One seed (0)." in tables.summary_markdown(df.assign(snr_in_db=0.0, snr_out_db=0.0))
+
+
+def test_variant_grid_probe_figure_has_a_panel_per_model(tmp_path):
+    """A variant grid (gelu plain and denoising): the probe figure draws one panel for each model
+    probe.csv holds in the cell, variants included (it drew only the plain and SVD panels)."""
+    from sigdenoise.study import figures
+
+    out = tmp_path / "vg"
+    res = CliRunner().invoke(app, ["grid", "--variant", "denoising", "--variant", "plain", "--activation", "gelu",
+                                   "--latent", "5", "--noise", "1.0", "--epochs", "2", "--n-train", "300",
+                                   "--n-test", "50", "--device", "cpu", "--out", str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    probe = pd.read_csv(out / "probe.csv")
+    models = probe[probe["model"] != "noisy"].groupby(["model", "variant", "activation"], dropna=False).ngroups
+    panels = figures.probe_figure(probe, 5, 1.0, tmp_path / "p.png")
+    assert panels == ["gelu", "svd", "gelu (denoising)"] and len(panels) == models
+    assert (out / "figures" / "probe_latent5_noise1.png").read_bytes()[:4] == b"\x89PNG"

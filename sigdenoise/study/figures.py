@@ -55,16 +55,21 @@ def _save(fig: Figure, path: Path, footer: str) -> None:
 
 
 def _panels(probe: pd.DataFrame, latent: int, noise: float) -> dict[str, pd.DataFrame]:
-    """Probe curves of one (latent, noise) cell by panel name (activations, then svd)."""
-    cell = probe[np.isclose(probe["noise"], noise)]
-    if "variant" in cell:  # the study's panels show its plain training only
-        cell = cell[cell["variant"].fillna("").isin(["", "plain"])]
+    """Probe curves of one (latent, noise) cell by panel name: every model probe.csv holds there,
+    the study's plain autoencoders first (activation order), then SVD, then each variant
+    ('gelu (denoising)'), in the order the table lists them."""
+    cell = probe[np.isclose(probe["noise"], noise) & (probe["model"] != "noisy")]
+    cell = cell[cell["latent"] == latent]
+    variant = cell["variant"].fillna("") if "variant" in cell else pd.Series("", index=cell.index)
+    plain = variant.isin(["", "plain"])
     out = {}
     for name in PANEL_ORDER:
-        sel = cell[(cell["model"] == "svd") if name == "svd" else (cell["activation"] == name)]
-        sel = sel[sel["latent"] == latent]
+        sel = cell[plain & ((cell["model"] == "svd") if name == "svd" else (cell["activation"] == name))]
         if len(sel):
             out[name] = sel
+    rest = cell[~plain]
+    for (act, var), sel in rest.groupby([rest["activation"].fillna(""), variant[~plain]], sort=False):
+        out[f"{act} ({var})"] = sel
     return out
 
 
@@ -83,32 +88,40 @@ def _probe_panel(ax, t: np.ndarray, noisy: pd.DataFrame, recon: pd.DataFrame, co
         ax.get_legend().remove()
 
 
-def probe_figure(probe: pd.DataFrame, latent: int, noise: float, path: Path, footer: str = "", mean: bool = False) -> None:
-    """The study's layout: one panel per activation plus SVD. Each panel shows the 10 noisy copies
-    (grey), their reconstructions (colour) and sin(t) (black); with mean=True, the mean of the
-    reconstructions instead of each one."""
+def probe_figure(probe: pd.DataFrame, latent: int, noise: float, path: Path, footer: str = "",
+                 mean: bool = False) -> list[str]:  # fmt: skip
+    """The study's layout: one panel per model of the cell (each activation, SVD, each variant).
+    Each panel shows the 10 noisy copies (grey), their reconstructions (colour) and sin(t)
+    (black); with mean=True, the mean of the reconstructions instead of each one. Returns the
+    panels' names, in order."""
     with theme("whitegrid"):
         panels = _panels(probe, latent, noise)
         noisy = probe[(probe["model"] == "noisy") & np.isclose(probe["noise"], noise)]
-        ncol = 4
+        ncol = max(1, min(4, len(panels)))
         nrow = max(1, int(np.ceil(len(panels) / ncol)))
-        fig = new_figure(figsize=(3.2 * ncol, 2.4 * nrow))
+        fig = new_figure(figsize=(3.2 * ncol, 2.4 * nrow + 0.5))
         axes = fig.subplots(nrow, ncol, sharex=True, sharey=True, squeeze=False)
         t = np.sort(probe["t"].unique())
-        # tab10 without its grey (index 7), which the noisy copies use.
+        # tab10 without its grey (index 7), which the noisy copies use; variants after the study's.
         colors = [c for i, c in enumerate(sns.color_palette("tab10", 10)) if i != 7]
-        for ax, (name, df) in zip(axes.flat, panels.items()):
-            _probe_panel(ax, t, noisy, df, colors[PANEL_ORDER.index(name)], mean)
+        for i, (ax, (name, df)) in enumerate(zip(axes.flat, panels.items())):
+            color = colors[PANEL_ORDER.index(name)] if name in PANEL_ORDER else colors[i % len(colors)]
+            _probe_panel(ax, t, noisy, df, color, mean)
             ax.set_title("SVD" if name == "svd" else name)
+        for ax in axes[-1]:
+            ax.set_xlabel("t")
+        for ax in axes[:, 0]:
+            ax.set_ylabel("value")
         for ax in list(axes.flat)[len(panels):]:
             ax.set_visible(False)
         what = "mean of 10 reconstructions" if mean else "10 noisy copies (grey), reconstructions (colour), sin(t) (black)"
-        fig.suptitle(f"Probe, latent {latent}, noise {noise:g}: {what}", fontsize=10)
+        fig.suptitle(f"Probe, latent {latent}, noise {noise:g}: {what}", fontsize=10 if ncol > 2 else 8)
         if mean and panels:
             h, lab = axes.flat[0].get_legend_handles_labels()
             fig.legend(h, lab, loc="upper right", fontsize=7, frameon=False)
         fig.tight_layout()
         _save(fig, path, footer)
+    return list(panels)
 
 
 def noisy_probe_figure(probe: pd.DataFrame, path: Path, footer: str = "") -> None:
