@@ -116,9 +116,12 @@ def probe_figure(probe: pd.DataFrame, latent: int, noise: float, path: Path, foo
             ax.set_visible(False)
         what = "mean of 10 reconstructions" if mean else "10 noisy copies (grey), reconstructions (colour), sin(t) (black)"
         fig.suptitle(f"Probe, latent {latent}, noise {noise:g}: {what}", fontsize=10 if ncol > 2 else 8)
-        if mean and panels:
-            h, lab = axes.flat[0].get_legend_handles_labels()
-            fig.legend(h, lab, loc="upper right", fontsize=7, frameon=False)
+        if mean and panels:  # one legend for every panel: the reconstruction's colour is each panel's own
+            from matplotlib.lines import Line2D
+
+            h = [Line2D([], [], color="0.6", lw=0.8), Line2D([], [], color="0.35", lw=1.6), Line2D([], [], color="black", lw=1.4)]
+            fig.legend(h, ["mean of noisy", "mean reconstruction (the panel's colour)", "sin(t)"], loc="upper right",
+                       fontsize=7, frameon=False)  # fmt: skip
         fig.tight_layout()
         _save(fig, path, footer)
     return list(panels)
@@ -129,16 +132,18 @@ def noisy_probe_figure(probe: pd.DataFrame, path: Path, footer: str = "") -> Non
     with theme("whitegrid"):
         noisy = probe[probe["model"] == "noisy"]
         levels = sorted(noisy["noise"].unique())
-        fig = new_figure(figsize=(4.2 * len(levels), 2.8))
+        fig = new_figure(figsize=(max(6.5, 5.0 * len(levels)), 3.4))
         axes = fig.subplots(1, len(levels), squeeze=False, sharex=True)
         for ax, level in zip(axes.flat, levels):
             cell = noisy[np.isclose(noisy["noise"], level)]
-            for _, c in cell.groupby("copy"):
-                ax.plot(c["t"], c["value"], lw=0.6, alpha=0.8)
+            for i, (_, c) in enumerate(cell.groupby("copy")):
+                ax.plot(c["t"], c["value"], lw=0.6, alpha=0.8, label="noisy copies" if i == 0 else None)
             t = np.sort(cell["t"].unique())
-            ax.plot(t, np.sin(t), color="black", lw=1.5)
+            ax.plot(t, np.sin(t), color="black", lw=1.5, label="sin(t)")
             ax.set_title(f"10 noisy copies of sin(t), noise {level:g}")
             ax.set_xlabel("t")
+            ax.legend(fontsize=7, loc="upper right", frameon=True, framealpha=0.9)
+        axes.flat[0].set_ylabel("value")
         fig.tight_layout()
         _save(fig, path, footer)
 
@@ -148,14 +153,19 @@ def mse_heatmap(results: pd.DataFrame, path: Path, footer: str = "", eval_set: s
     with theme("white"):
         table = grid_table(results, eval_set, "mse")
         table.columns = [f"latent {k}\nnoise {l:g}" for k, l in table.columns]
-        fig = new_figure(figsize=(1.5 + 1.3 * table.shape[1], 0.9 + 0.38 * table.shape[0]))
+        n_seeds = results["seed"].nunique() if "seed" in results else 1
+        fig = new_figure(figsize=(max(4.5, 1.5 + 1.3 * table.shape[1]), 0.9 + 0.38 * table.shape[0]))
         ax = fig.subplots()
         vals = table.to_numpy(dtype=float)
         positive = vals[np.isfinite(vals) & (vals > 0)]
         norm = matplotlib.colors.LogNorm(positive.min(), positive.max()) if positive.size and positive.min() < positive.max() else None
-        sns.heatmap(table, annot=True, fmt=".3g", cmap="viridis_r", norm=norm, ax=ax, cbar_kws={"label": f"{eval_set} MSE"})
+        # Three significant digits everywhere, trailing zeros kept ("0.370", "1.00", "0.000101"),
+        # not a mix of "0.37", "0.371" and "1".
+        annot = table.map(lambda v: "" if pd.isna(v) else f"{v:#.3g}")
+        sns.heatmap(table, annot=annot, fmt="", cmap="viridis_r", norm=norm, ax=ax, cbar_kws={"label": f"{eval_set} MSE"})
         ax.set_ylabel("")
-        ax.set_title(f"{eval_set.capitalize()} MSE (mean over seeds; lower is better)", fontsize=10)
+        over = f"mean over {n_seeds} seeds" if n_seeds > 1 else "one seed"
+        ax.set_title(f"{eval_set.capitalize()} MSE ({over}; lower is better)", fontsize=10)
         fig.tight_layout()
         _save(fig, path, footer)
 
@@ -169,8 +179,11 @@ def training_curves(losses: pd.DataFrame, path: Path, footer: str = "") -> None:
         sns.lineplot(long, x="epoch", y="loss", hue="member", ax=ax, lw=1)
         ax.set_yscale("log")
         ax.legend(fontsize=6, ncol=2)
-        ax.set_title("Training MSE per epoch")
-        fig.tight_layout()
+        ax.set_title("Training MSE per epoch (reconstruction of clean signals)")
+        fig.text(0.01, 0.01, "A low training loss is not good denoising: a model that reconstructs clean signals "
+                 "well may still denoise poorly (in the study's grid relu and tanh did); the test MSE ranks "
+                 "the denoisers.", fontsize=6.5, color="0.3", ha="left", va="bottom", wrap=True)  # fmt: skip
+        fig.tight_layout(rect=(0, 0.04, 1, 1))
         _save(fig, path, footer)
 
 
@@ -202,12 +215,24 @@ def ci_figure(summary: pd.DataFrame, path: Path, footer: str = "", metric: str =
         for ax, (k, l) in zip(axes.flat, cells):
             cell = summary[(summary["latent"] == k) & np.isclose(summary["noise"], l)].set_index("label").reindex(order)
             y = np.arange(len(order))
-            ax.errorbar(cell["mean"], y, xerr=cell["ci"].fillna(0), fmt="o", ms=3, capsize=2, color="C0")
+            ci = cell["ci"].fillna(0).to_numpy()
+            m = cell["mean"].to_numpy()
+            # On a log axis an interval reaching 0 or below has no left end: draw it to a tenth of
+            # the mean and mark it, rather than off the axis.
+            low = np.where(m - ci > 0, ci, 0.9 * m)
+            ax.errorbar(m, y, xerr=[low, ci], fmt="o", ms=3, capsize=2, color="C0")
+            cut = (m - ci <= 0) & (ci > 0)
+            ax.plot(m[cut] * 0.1, y[cut], marker="<", ls="", ms=4, color="C0")
+            single = cell["ci"].isna().to_numpy() & np.isfinite(m)
+            for yy, mm in zip(y[single], m[single]):
+                ax.annotate("one seed", (mm, yy), xytext=(4, 0), textcoords="offset points", fontsize=5.5, color="0.4",
+                            va="center")  # fmt: skip
             ax.set_xscale("log")
             ax.set_title(f"latent {int(k)}, noise {l:g}", fontsize=9)
             ax.set_xlabel(metric)
         axes.flat[0].set_yticks(np.arange(len(order)), order)
         axes.flat[0].invert_yaxis()
-        fig.suptitle(f"{metric}: mean and 95 % interval over seeds", fontsize=10)
+        fig.suptitle(f"{metric}: mean and 95 % interval over seeds ('<': the interval reaches 0; 'one seed': "
+                     "no interval)", fontsize=9)  # fmt: skip
         fig.tight_layout()
         _save(fig, path, footer)
