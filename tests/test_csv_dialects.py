@@ -90,3 +90,25 @@ def test_detection_and_time_names():
     assert detect(["a,b", "1,2"]).delimiter == "," and detect(["a,b", "1,2"]).decimal == "."
     assert all(is_time_name(n) for n in ("t", "time", "Time [s]", "time_s", "timestamp", "Seconds"))
     assert not any(is_time_name(n) for n in ("voltage", "temperature", "tension", "ecg"))
+
+
+def test_plot_of_a_time_value_export_uses_its_names(tmp_path, monkeypatch):
+    """--plot on time_s,voltage_V: the x axis is the time column (its values and name), the panel
+    is named voltage_V (it said 'sample' and 'column 2')."""
+    from sigdenoise.recordings import figure
+
+    seen = {}
+    real = figure.noisy_vs_denoised
+
+    def spy(signals, path, title, x=None):
+        seen["x"], seen["labels"] = x, real(signals, path, title, x)
+        return seen["labels"]
+
+    monkeypatch.setattr(figure, "noisy_vs_denoised", spy)
+    t, v = _signal(2_000)
+    _write(tmp_path / "tv.csv", "time_s,voltage_V", t, v)
+    res = cli("denoise", tmp_path / "tv.csv", "-o", tmp_path / "o.csv", "--plot", tmp_path / "p.png")
+    assert res.exit_code == 0, res.output
+    assert seen["labels"] == [("time_s", "voltage_V")]
+    assert seen["x"][0] == "time_s" and np.allclose(seen["x"][1], np.round(t, 3))
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"

@@ -265,6 +265,24 @@ def _recording(s: DenoiseSettings, dev) -> tuple[object, list[int], DenoiseSetti
     return plan, [len(y) for y in out], s
 
 
+def _signal_name(src, chunk, k: int) -> str:
+    """A signal's label in --plot: its header name (columns layout), else 'line 3' / 'column 2'."""
+    if chunk.unit == "column" and src.names and chunk.lines[k] - 1 < len(src.names):
+        return src.names[chunk.lines[k] - 1]
+    return f"{chunk.unit} {chunk.lines[k]}"
+
+
+def _time_axis(src) -> tuple[str, np.ndarray] | None:
+    """The file's time column (name, values) for --plot's x axis, if it has one that reads as numbers."""
+    if not getattr(src, "time_cols", None) or not src.column_ids:
+        return None
+    j = src.id_cols.index(src.time_cols[0])
+    try:
+        return src.names[src.time_cols[0]], np.array([float(src.dialect.number_text(r[j])) for r in src.column_ids])
+    except ValueError:  # a date or clock time: sample numbers instead
+        return None
+
+
 def _write(s: DenoiseSettings, src, chunks, plan) -> tuple[int, int, list[int]]:
     """Denoise the chunks into s.out (and the first signals into s.plot); the signals and samples
     written, and each signal's length."""
@@ -282,11 +300,11 @@ def _write(s: DenoiseSettings, src, chunks, plan) -> tuple[int, int, list[int]]:
             lengths += [len(v) for v in y]
             n_samples = sum(lengths)
             for k in range(min(len(chunk), PLOT_SIGNALS - len(shown))):
-                shown.append((f"{chunk.unit} {chunk.lines[k]}", np.array(chunk.values[k]), np.array(y[k])))
+                shown.append((_signal_name(src, chunk, k), np.array(chunk.values[k]), np.array(y[k])))
         if s.plot is not None:  # inside: a figure that fails leaves no output either
             from sigdenoise.recordings.figure import noisy_vs_denoised
 
-            noisy_vs_denoised(shown, s.plot, f"{s.input.name} -> {s.out.name}; {plan.label}")
+            noisy_vs_denoised(shown, s.plot, f"{s.input.name} -> {s.out.name}; {plan.label}", _time_axis(src))
     return n_signals, n_samples, lengths
 
 
