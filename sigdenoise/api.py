@@ -61,9 +61,27 @@ def _cast(y: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return y.astype(dtype if dtype.kind == "f" else float, copy=False)
 
 
-def check_method(method: str, model) -> None:
+def check_method(method: str, model, hop: int = 50, epochs: int = 100) -> None:
+    """The settings a library call can get wrong, as the command line checks them (named as the
+    keywords are)."""
     require(method in METHODS, "method", f"must be one of {', '.join(METHODS)}, got {method!r}")
     require(model is None or method == "ae", "model", f"is a trained autoencoder; method must be 'ae', got {method!r}")
+    require(isinstance(hop, (int, np.integer)) and hop >= 1, "hop", f"must be a whole number of samples >= 1, got {hop!r}")
+    require(isinstance(epochs, (int, np.integer)) and epochs >= 1, "epochs", f"must be at least 1, got {epochs!r}")
+
+
+def check_plan(plan, hop: int) -> None:
+    """A window model's hop must not pass its window (overlap-add would leave gaps: NaN)."""
+    if plan.whole is None:
+        require(hop <= plan.width, "hop", f"must be between 1 and the window ({plan.width} samples), got {hop}")
+
+
+def check_output(out: list[np.ndarray]) -> None:
+    """No result with a NaN or inf goes back to the caller."""
+    for i, y in enumerate(out):
+        bad = np.flatnonzero(~np.isfinite(y))
+        if bad.size:
+            raise SettingsError("x", f"denoising signal {i} gave {y[bad[0]]} at sample {bad[0]}")
 
 
 def denoise(x, fs: float | None = None, method: str = "auto", *, model: str | Path | None = None,
@@ -83,12 +101,16 @@ def denoise(x, fs: float | None = None, method: str = "auto", *, model: str | Pa
     input and output SNR and gain, per signal and in total (auto/summary.py)."""
     from sigdenoise.estimators import build_plan, fitted_state
 
-    check_method(method, model)
+    check_method(method, model, hop, epochs)
     prefilter.check(fs, notch, highpass, prefix="")
     rows, restore = as_signals(x)
-    rows = [prefilter.apply(r, fs, notch, highpass, prefix="") for r in rows]
+    # A fit sees the windows the command's fit sees: the input as it is (the plan pre-filters, as
+    # the command's does, block by block for a long signal).
     state = fitted_state(method, model, rows, hop=hop, epochs=epochs, seed=seed, device=device)
-    out, verdicts = run(rows, build_plan(state, remove_lines, detrend))
+    plan = build_plan(state, remove_lines, detrend, fs, notch, highpass)
+    check_plan(plan, hop)
+    out, verdicts = run(rows, plan)
+    check_output(out)
     y = restore(out)
     if not return_summary:
         return y

@@ -57,8 +57,10 @@ def fitted_state(method: str, model, rows: list[np.ndarray], hop: int = 50, epoc
     return {"method": "model", "net": net, "width": raw.shape[1], "hop": hop, "scale": scale, "label": label}
 
 
-def build_plan(state: dict, remove_lines: bool = False, detrend: bool = False):
-    """The pipeline Plan of a fitted state (see fitted_state)."""
+def build_plan(state: dict, remove_lines: bool = False, detrend: bool = False, fs: float | None = None,
+               notch: float | None = None, highpass: float | None = None):  # fmt: skip
+    """The pipeline Plan of a fitted state (see fitted_state), with the blind line and drift
+    removal and the pre-filters of a known rate (applied by the plan, as the command's)."""
     from sigdenoise.models.bundle import model_fn
     from sigdenoise.recordings import pipeline
 
@@ -71,6 +73,7 @@ def build_plan(state: dict, remove_lines: bool = False, detrend: bool = False):
     else:
         plan = pipeline.Plan(model_fn(state["net"]), state["width"], state["hop"], state["scale"], state["label"])
     plan.notch, plan.detrend = remove_lines, detrend
+    plan.fs, plan.notch_hz, plan.highpass = fs, notch, highpass
     return plan
 
 
@@ -95,23 +98,25 @@ class Denoiser(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         """Learn what the method learns from the rows of X (n_signals, n_samples); returns self."""
-        from sigdenoise.api import check_method
+        from sigdenoise.api import check_method, check_plan
 
-        check_method(self.method, self.model)
+        check_method(self.method, self.model, self.hop, self.epochs)
         prefilter.check(self.fs, self.notch, self.highpass, prefix="")
         X = validate_data(self, X, dtype=np.float64)
-        self.state_ = fitted_state(self.method, self.model, list(self._pre(X)), self.hop, self.epochs, self.seed)
+        self.state_ = fitted_state(self.method, self.model, list(X), self.hop, self.epochs, self.seed)
+        check_plan(self._plan(), self.hop)
         return self
 
-    def _pre(self, X: np.ndarray) -> np.ndarray:
-        return prefilter.apply(X, self.fs, self.notch, self.highpass, prefix="")
+    def _plan(self):
+        return build_plan(self.state_, self.remove_lines, self.detrend, self.fs, self.notch, self.highpass)
 
     def _run(self, X) -> tuple[np.ndarray, list]:
-        from sigdenoise.api import run
+        from sigdenoise.api import check_output, run
 
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        out, verdicts = run(list(self._pre(X)), build_plan(self.state_, self.remove_lines, self.detrend))
+        out, verdicts = run(list(X), self._plan())
+        check_output(out)
         return np.stack(out), verdicts
 
     def transform(self, X) -> np.ndarray:

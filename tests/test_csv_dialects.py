@@ -76,7 +76,7 @@ def test_tab_separated_rows(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--delimiter", "|"], "--delimiter: must be one of ',', ';', 'tab' or 'space', got '|'"),
-    (["--decimal", ","], "--decimal: a decimal comma needs another delimiter (--delimiter ';' or tab)"),
+    (["--decimal", ",", "--delimiter", ","], "--decimal: a decimal comma needs another delimiter (--delimiter ';' or tab)"),
 ])  # fmt: skip
 def test_bad_dialect_options(tmp_path, args, message):
     (tmp_path / "a.csv").write_text("1,2,3\n")

@@ -126,9 +126,10 @@ def noise_gain(c: cand.Candidate, x: np.ndarray, y: np.ndarray, sigma: np.ndarra
     whatever its bias: the floor under a signal's estimated error (SURE alone, off by (σ² − σ̂²) n
     when σ̂ is off, can fall far below it)."""
     eps = (GAIN_STEP * np.where(sigma > 0, sigma, 1.0))[:, None]
+    live = (sigma > 0)[:, None]  # a silent row is not probed: a pooled candidate would feel it in every row
     total = np.zeros(len(x))
     for i in range(count):
-        b = probes(x, seed, 1 + i)
+        b = probes(x, seed, 1 + i) * live
         total += np.sum((c.apply(x + eps * b, sigma) - y) ** 2, axis=-1) / eps[:, 0] ** 2
     return total / count
 
@@ -173,9 +174,12 @@ def merge(parts: list[tuple[Verdict, ...]], sizes: list[int]) -> list[Verdict]:
     out = []
     for vs in parts:
         noise = np.array([v.sigma**2 for v in vs])
+        live = (noise > 0) & np.isfinite([v.snr_in_db for v in vs]) & np.isfinite([v.snr_out_db for v in vs])
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            power = noise * 10 ** (np.array([v.snr_in_db for v in vs]) / 10)
-            error = power / 10 ** (np.array([v.snr_out_db for v in vs]) / 10)
+            # Blocks without noise (digital silence, σ̂ = 0) have unbounded SNRs: they add no noise
+            # and no error, and their signal power is taken as 0 (a silent block has none).
+            power = np.where(live, noise * 10 ** (np.array([v.snr_in_db for v in vs]) / 10), 0.0)
+            error = np.where(live, power / 10 ** (np.array([v.snr_out_db for v in vs]) / 10), 0.0)
             n2, p, e = float(w @ noise), float(w @ power), float(w @ error)
             snr_in = 10 * np.log10(p / n2) if n2 > 0 else float("inf")
             snr_out = 10 * np.log10(p / e) if e > 0 else float("inf")

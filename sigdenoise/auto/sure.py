@@ -29,6 +29,7 @@ def divergence(c: Candidate, x: np.ndarray, y: np.ndarray, sigma: np.ndarray, b:
     n = x.shape[-1]
     if c.trace is not None:
         return np.full(len(x), c.trace(n))
-    eps = (EPSILON * np.where(sigma > 0, sigma, 1.0))[:, None]
-    div = np.sum(b * (c.apply(x + eps * b, sigma) - y), axis=-1) / eps[:, 0]
+    eps = (EPSILON * np.where(sigma > 0, sigma, 0.0))[:, None]  # a silent row is not probed (pooled candidates)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        div = np.sum(b * (c.apply(x + eps * b, sigma) - y), axis=-1) / eps[:, 0]
     return np.where(sigma > 0, div, float(n))

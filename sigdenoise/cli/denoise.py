@@ -76,6 +76,8 @@ def denoise(
     summary still goes to stderr; no report file)."""
     options = locals()  # first, so that it holds the options only
     pairs = _targets(input, out, out_dir)
+    if len(pairs) > 1 and plot is not None:
+        raise fail("--plot: draws one input's signals; with several inputs, run the one to draw alone")
     if len(pairs) == 1:
         _one(*pairs[0], options)
         return
@@ -150,7 +152,7 @@ def _run(inp: Path, out: Path, options: dict) -> None:
         t0 = time.perf_counter()
         pipeline.check_outputs(s)  # now, not after minutes of fitting
         dev = resolve(s.device)
-        if npystream.is_long(s.input, s.layout, s.id_cols):
+        if npystream.is_long(s.input, s.layout, s.id_cols) and s.out.suffix.lower() == ".npy":
             plan, lengths = _long_npy(s, dev)
             summary = write_report(s, plan, lengths, options)
             _said(s, plan, len(lengths), sum(lengths), time.perf_counter() - t0, summary)
@@ -246,6 +248,11 @@ def _recording(s: DenoiseSettings, dev) -> tuple[object, list[int], DenoiseSetti
 
     rec = formats.read_recording(s.input, s.fs)
     rows, rates = rec.rows(), rec.rates()
+    for name, row in zip(rec.channels, rows):  # as CSV and .npy inputs are checked: one line, not a traceback
+        bad = np.flatnonzero(~np.isfinite(row))
+        if bad.size:
+            raise SignalIOError(s.input, f"channel {name!r}: {row[bad[0]]} at sample {bad[0] + 1}; every value must be "
+                                         "finite")  # fmt: skip
     if len(set(rates)) == 1:  # one rate: the plan's pre-filters use it
         s = replace(s, fs=rates[0])
     elif s.notch is not None or s.highpass is not None:  # channels at several rates: filtered one by one
@@ -262,6 +269,13 @@ def _recording(s: DenoiseSettings, dev) -> tuple[object, list[int], DenoiseSetti
         if not np.isfinite(y).all():
             raise SignalIOError(s.input, f"denoising channel {name!r} gave {y[~np.isfinite(y)][0]}; nothing was written")
     formats.write_recording(s.out, formats.widened(rec, list(out)))
+    if s.plot is not None:
+        from sigdenoise.recordings.figure import noisy_vs_denoised
+
+        shown = [(name, r, y) for name, r, y in zip(rec.channels, rows, out)][:PLOT_SIGNALS]
+        rate = rates[0] if len(set(rates)) == 1 and rates[0] else None
+        x = ("time (s)", np.arange(max(len(r) for _, r, _ in shown)) / rate) if rate else None
+        noisy_vs_denoised(shown, s.plot, f"{s.input.name} -> {s.out.name}; {plan.label}", x)
     return plan, [len(y) for y in out], s
 
 
@@ -286,6 +300,7 @@ def _time_axis(src) -> tuple[str, np.ndarray] | None:
 def _write(s: DenoiseSettings, src, chunks, plan) -> tuple[int, int, list[int]]:
     """Denoise the chunks into s.out (and the first signals into s.plot); the signals and samples
     written, and each signal's length."""
+    from sigdenoise.errors import SignalIOError
     from sigdenoise.recordings import pipeline
     from sigdenoise.recordings.write import Writer
 
@@ -301,6 +316,8 @@ def _write(s: DenoiseSettings, src, chunks, plan) -> tuple[int, int, list[int]]:
             n_samples = sum(lengths)
             for k in range(min(len(chunk), PLOT_SIGNALS - len(shown))):
                 shown.append((_signal_name(src, chunk, k), np.array(chunk.values[k]), np.array(y[k])))
+        if n_signals == 0:
+            raise SignalIOError(s.input, "no signals to denoise: every column is an id or time column")
         if s.plot is not None:  # inside: a figure that fails leaves no output either
             from sigdenoise.recordings.figure import noisy_vs_denoised
 

@@ -14,9 +14,14 @@ import re
 from dataclasses import dataclass
 
 DELIMITERS = {",": ",", ";": ";", "tab": "\t", "\\t": "\t", "\t": "\t", " ": " ", "space": " "}
-# A header naming a time axis: t, time, Time [s], time_s, timestamp, seconds, date, datetime …
-TIME_NAME = re.compile(r"(t|times?|timestamps?|datetime|date|seconds?|secs?|ms)([\s_\-\[(].*)?", re.IGNORECASE)
+# A header naming a time axis: t, t [s], t_ms, time, Time [s], time_s, timestamp, seconds, date …;
+# not t_1 or T (°C) (a sensor or a temperature), whose suffix is no unit of time.
+_UNIT = r"(s|ms|us|µs|ns|sec|secs|seconds?|min|mins|minutes?|h|hours?|days?)"
+TIME_NAME = re.compile(rf"(t|time)([\s_\-]*[\[(]?{_UNIT}[\])]?)?|time([\s_\-\[(].*)?|timestamps?|datetime|date|"
+                       rf"seconds?|secs?", re.IGNORECASE)  # fmt: skip
 _DECIMAL_COMMA = re.compile(r"(?<![\d.,])-?\d+,\d+(?![\d.,])")
+_ONE_COMMA_NUMBER = re.compile(r"-?\d+,\d+([eE][-+]?\d+)?")
+_NUMBER = re.compile(r"[-+]?(\d+[.,]?\d*|[.,]\d+)([eE][-+]?\d+)?")
 
 
 @dataclass(frozen=True)
@@ -64,13 +69,24 @@ def detect(lines: list[str], delimiter: str | None = None, decimal: str | None =
     semicolon or a tab and no comma outside numbers like 1,5; decimal commas when the delimiter is
     not a comma and the numbers are written 1,5."""
     first = lines[0] if lines else ""
+    if delimiter is None and decimal == ",":  # a decimal comma given: the cells are not comma-separated
+        delimiter = next((d for d in (";", "\t") if d in first), ";")
     if delimiter is None:
         bare = _DECIMAL_COMMA.sub("", first)
         delimiter = next((d for d in (";", "\t") if d in first and "," not in bare), ",")
         if delimiter == "," and "," not in first and "\t" in first:
             delimiter = "\t"
+        # One column of numbers with decimal commas under a one-word header (voltage_V / 0,0377):
+        # not two columns, which the header would name.
+        data = lines[1:6]
+        if delimiter == "," and data and not any(c in first for c in ",;\t") and not _NUMBER.fullmatch(first.strip()) \
+                and all(_ONE_COMMA_NUMBER.fullmatch(t.strip()) for t in data):  # fmt: skip
+            delimiter, decimal = ";", ","
     if decimal is None:
-        decimal = "," if delimiter != "," and any(_DECIMAL_COMMA.search(t) for t in lines[:5]) else "."
+        # The mark most of the numbers use (an id such as 'probe 1,0' does not decide it).
+        commas = sum(len(_DECIMAL_COMMA.findall(t)) for t in lines[:6])
+        points = sum(len(re.findall(r"\d\.\d", t)) for t in lines[:6])
+        decimal = "," if delimiter != "," and commas > points else "."
     return Dialect(delimiter, decimal)
 
 

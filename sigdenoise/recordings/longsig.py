@@ -3,8 +3,8 @@ streamed from a file, so that both give the same numbers and memory stays bounde
 
 A long signal (k rows of n samples, n > LONG) is cut into blocks of BLOCK samples; block b is
 denoised with MARGIN samples of context on each side (rows b·BLOCK − MARGIN … (b+1)·BLOCK + MARGIN,
-clipped to the signal), and neighbouring blocks are cross-faded linearly over the 2·MARGIN samples
-around their boundary. Each block is one call of the denoiser (auto chooses its candidate and σ̂
+clipped to the signal), and neighbouring blocks are cross-faded linearly over the MARGIN samples
+centred on their boundary (each block keeps its own where the other has little context). Each block is one call of the denoiser (auto chooses its candidate and σ̂
 per block, as it does per 8 MB block of a file of many signals). The in-memory path reads its
 blocks from the array, the streamed path from the file: the same calls on the same numbers, so
 the results are equal to the last bit.
@@ -49,7 +49,9 @@ def run_blocks(n: int, read: Callable[[int, int], np.ndarray], denoise: Callable
         if pending is not None:
             p_start, p_y = pending
             m = core_a + margin - fade_a  # samples both blocks cover around the boundary
-            w = (np.arange(m) + 0.5) / m  # (m,): this block's weight, 0 -> 1 across the fade
+            # (m,): this block's weight, 0 -> 1 over the middle half of the overlap, where both blocks
+            # have at least margin/2 samples of context (at the overlap's ends one block has none).
+            w = np.clip((np.arange(m) + 0.5 - m / 4) / (m / 2), 0.0, 1.0)
             prev, cur = p_y[:, :m], y[:, fade_a - start : fade_a - start + m]
             emit(p_start, prev + w * (cur - prev))
             own_from = fade_a + m

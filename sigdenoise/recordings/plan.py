@@ -29,6 +29,8 @@ from sigdenoise.train.front import Recipe
 from sigdenoise.train.members import Member
 from sigdenoise.train.reference import UNIT_SCALE
 
+SETTLE = 15  # time constants a pre-filter's response needs inside a block's context (Plan._check_context)
+
 
 @dataclass
 class Plan:
@@ -74,6 +76,7 @@ class Plan:
         """Denoise k signals of n samples block by block (recordings/longsig.py): read(start, stop)
         gives (k, stop − start) of the input, emit(start, y) takes the output in order; one
         Verdict per signal, its blocks' merged (select.merge)."""
+        self._check_context(margin)
         found: list[list[Verdict]] = []
         sizes: list[int] = []
 
@@ -87,6 +90,28 @@ class Plan:
 
         longsig.run_blocks(n, read, block_fn, emit, block, margin)
         self.verdicts.extend(select.merge(list(zip(*found)), sizes))
+
+    def _check_context(self, margin: int | None) -> None:
+        """A pre-filter runs block by block on a long signal, so its response must die out within a
+        block's context: SETTLE time constants (1/(2π·cutoff) for the high-pass, Q/(π·f0) for the
+        notch) inside the margin, else its blocks' edges would differ from one whole pass (measured
+        at the default margin, 1 M + 300 k samples at 1 kHz: a 1 Hz high-pass and a 50 Hz notch
+        within 2.4e-7 of one pass; 0.2 Hz, 10 time constants, 0.0039)."""
+        if self.fs is None:
+            return
+        margin = longsig.MARGIN if margin is None else margin
+        limits = []
+        if self.highpass is not None:
+            limits.append(("--highpass", SETTLE * self.fs / (2 * np.pi * self.highpass),
+                           SETTLE * self.fs / (2 * np.pi * margin)))  # fmt: skip
+        if self.notch_hz is not None:
+            limits.append(("--notch", SETTLE * prefilter.NOTCH_Q * self.fs / (np.pi * self.notch_hz),
+                           SETTLE * prefilter.NOTCH_Q * self.fs / (np.pi * margin)))  # fmt: skip
+        for option, settle, lowest in limits:
+            if settle > margin:
+                raise SettingsError(option, f"its filter takes {settle:,.0f} samples to settle, more than the "
+                                            f"{margin:,} of context a block of a long signal has; use at least "
+                                            f"{lowest:.3g} Hz at {self.fs:g} Hz")  # fmt: skip
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         raw = x = prefilter.apply(x, self.fs, self.notch_hz, self.highpass)

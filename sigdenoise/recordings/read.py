@@ -237,12 +237,16 @@ def open_csv(path, layout="rows", header: bool | None = None, id_spec=(), block_
     if has_header:
         src.header = texts[0]
         texts, lines = texts[1:], lines[1:]
-    timed = [j for j, name in enumerate(src.names) if is_time_name(name) and j not in src.id_cols]
+    timed = [j for j, name in enumerate(src.names) if is_time_name(name)]
+    values = [j for j in range(len(src.names)) if j not in timed and j not in src.id_cols]
     if layout == "auto":
-        layout = src.layout = "columns" if timed else "rows"
+        # An export of a recording: a time column beside fewer value columns than it has lines (a
+        # header of 300 signal names over 20 lines, dated in an id column, is one signal a line).
+        export = bool(timed) and bool(values) and len(values) <= len(texts)
+        layout = src.layout = "columns" if export else "rows"
     if layout == "columns":
-        src.time_cols = timed
-        src.id_cols = sorted(set(src.id_cols) | set(timed))
+        src.time_cols = [j for j in timed if values]
+        src.id_cols = sorted(set(src.id_cols) | set(src.time_cols))
         for t, n in blocks:  # the whole file: each signal spans every line
             texts += t
             lines += n

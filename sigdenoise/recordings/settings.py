@@ -104,13 +104,13 @@ class DenoiseSettings:
             require(self.plot.suffix.lower() == ".png", "--plot", f"writes a PNG; name it .png, got {self.plot.name}")
         from sigdenoise.recordings import formats, prefilter
 
+        require(self.fs is None or (finite(self.fs) and self.fs > 0), "--fs", f"must be a positive number of Hz, got {self.fs}")
         if self.fs is not None or formats.format_of(self.input) is None:  # a recording may hold its rate
             prefilter.check(self.fs, self.notch, self.highpass)
-        require(self.fs is None or (finite(self.fs) and self.fs > 0), "--fs", f"must be a positive number of Hz, got {self.fs}")
         require(self.delimiter in (None, *DELIMITERS), "--delimiter",
                 f"must be one of ',', ';', 'tab' or 'space', got {self.delimiter!r}")  # fmt: skip
         require(self.decimal in (None, ".", ","), "--decimal", f"must be '.' or ',', got {self.decimal!r}")
-        require(not (self.decimal == "," and self.delimiter in (None, ",")), "--decimal",
+        require(not (self.decimal == "," and self.delimiter == ","), "--decimal",
                 "a decimal comma needs another delimiter (--delimiter ';' or tab)")  # fmt: skip
         # The CLI's choices admit no other values; these guard library callers.
         require(self.method in (None, *METHODS), "--method", f"must be one of {', '.join(METHODS)}, got {self.method!r}")

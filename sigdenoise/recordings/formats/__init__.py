@@ -116,6 +116,10 @@ def read_recording(path, fs: float | None = None) -> Recording:
     except LIBRARY_ERRORS as e:
         raise SignalIOError(path, f"cannot read it as {fmt.name}: {one_line(e, path)}") from None
     if fs is not None:
+        rates = {r for r in rec.rates() if r is not None}
+        if len(rates) > 1:  # one rate for channels sampled at several would stretch some of them
+            raise SettingsError("--fs", f"{path.name} has channels at {len(rates)} rates "
+                                        f"({', '.join(f'{r:g}' for r in sorted(rates))} Hz); it cannot have one --fs")  # fmt: skip
         rec.fs = float(fs)
     return rec
 
