@@ -52,6 +52,8 @@ def test_stdin_to_stdout_equals_the_file_run(files):
     assert one.exit_code == 0
     assert res.stdout_bytes == (files / "a-one.csv").read_bytes()
     assert not (files / "-").exists()  # no file named '-'
+    said = " ".join(res.stderr.split())
+    assert "-> stdout" in said and "report: none with -o -" in said and "stdout.csv" not in said
 
 
 @pytest.mark.parametrize("args, message", [

@@ -133,14 +133,14 @@ def _one(inp: Path, out: Path, options: dict) -> None:
         to_stdout = str(out) == "-"
         if to_stdout:
             out = Path(tmp) / "stdout.csv"
-        _run(inp, out, options)
+        _run(inp, out, options, to_stdout)
         if to_stdout:
             with open(out, "rb") as f:
                 shutil.copyfileobj(f, sys.stdout.buffer)
             sys.stdout.buffer.flush()
 
 
-def _run(inp: Path, out: Path, options: dict) -> None:
+def _run(inp: Path, out: Path, options: dict, to_stdout: bool = False) -> None:
     from sigdenoise.device import resolve
     from sigdenoise.recordings import formats, npystream, pipeline
     from sigdenoise.recordings.read import open_signals
@@ -155,12 +155,12 @@ def _run(inp: Path, out: Path, options: dict) -> None:
         if npystream.is_long(s.input, s.layout, s.id_cols) and s.out.suffix.lower() == ".npy":
             plan, lengths = _long_npy(s, dev)
             summary = write_report(s, plan, lengths, options)
-            _said(s, plan, len(lengths), sum(lengths), time.perf_counter() - t0, summary)
+            _said(s, plan, len(lengths), sum(lengths), time.perf_counter() - t0, summary, to_stdout=to_stdout)
             return
         if formats.format_of(s.input) is not None:
             plan, lengths, used = _recording(s, dev)
             summary = write_report(s, plan, lengths, options)
-            _said(used, plan, len(lengths), sum(lengths), time.perf_counter() - t0, summary, "channel")
+            _said(used, plan, len(lengths), sum(lengths), time.perf_counter() - t0, summary, "channel", to_stdout)
             return
         src = open_signals(s.input, s.layout, s.header, s.id_cols, delimiter=s.delimiter, decimal=s.decimal)
         for j in src.time_cols:
@@ -172,7 +172,7 @@ def _run(inp: Path, out: Path, options: dict) -> None:
         plan = _planned(s, choice, raw, dev)
         n_signals, n_samples, lengths = _write(s, src, chunks, plan)
         summary = write_report(s, plan, lengths, options)
-    _said(s, plan, n_signals, n_samples, time.perf_counter() - t0, summary)
+    _said(s, plan, n_signals, n_samples, time.perf_counter() - t0, summary, to_stdout=to_stdout)
 
 
 def _planned(s: DenoiseSettings, choice, raw, dev):
@@ -187,15 +187,18 @@ def _planned(s: DenoiseSettings, choice, raw, dev):
                                   lambda e, losses: bar.update(task, advance=1, info=f"loss {float(losses[0]):.5f}"))  # fmt: skip
 
 
-def _said(s: DenoiseSettings, plan, n_signals: int, n_samples: int, dt: float, summary: dict, noun="signal") -> None:
-    """The run's closing lines on stderr: what was denoised with what, and how well."""
+def _said(s: DenoiseSettings, plan, n_signals: int, n_samples: int, dt: float, summary: dict, noun="signal",
+          to_stdout: bool = False) -> None:  # fmt: skip
+    """The run's closing lines on stderr: what was denoised with what, and how well (with -o -,
+    'stdout' and no report: its temporary file is not kept)."""
     from sigdenoise.recordings.report import report_path
 
     rate = n_signals / max(dt, 1e-9)
     shown = f"{rate:.1f}" if rate < 10 else f"{rate:,.0f}"  # not "(1 signals/s)" for 0.6
     err.print(f"Denoised {count(n_signals, noun)} ({count(n_samples, 'sample')}) with {plan.label} in {dt:.1f} s "
-              f"({shown} {noun}s/s) -> {s.out}", markup=False)  # fmt: skip
-    err.print(f"{one_line(summary)}; report: {report_path(s.out)}", markup=False)
+              f"({shown} {noun}s/s) -> {'stdout' if to_stdout else s.out}", markup=False)  # fmt: skip
+    report = "none with -o -" if to_stdout else report_path(s.out)
+    err.print(f"{one_line(summary)}; report: {report}", markup=False)
     if (s.notch is not None or s.highpass is not None) and s.fs is not None:
         done = ([f"notch {s.notch:g} Hz"] if s.notch is not None else []) + (
             [f"high-pass {s.highpass:g} Hz"] if s.highpass is not None else [])
