@@ -123,19 +123,10 @@ def denoise(x, fs: float | None = None, method: str = "auto", *, model: str | Pa
 def run(rows: list[np.ndarray], plan) -> tuple[list[np.ndarray], list]:
     """Each signal of rows denoised by plan (recordings/pipeline.Plan), grouped by length (auto
     chooses one candidate per group): the outputs and Verdicts in the rows' order."""
-    plan = replace(plan, verdicts=[])
-    out: list = [None] * len(rows)
-    found: list = [None] * len(rows)
-    by_length: dict[int, list[int]] = {}
-    for i, r in enumerate(rows):
-        by_length.setdefault(len(r), []).append(i)
-    for n, idx in by_length.items():
+    for n in dict.fromkeys(len(r) for r in rows):
         require(n >= plan.width, "x", f"a signal of {n} samples is shorter than the model's {plan.width}-sample window")
-        before = len(plan.verdicts)
-        y = plan.run(np.stack([rows[i] for i in idx]))
-        for i, row, v in zip(idx, y, plan.verdicts[before:]):
-            out[i], found[i] = row, v
-    return out, found
+    plan = replace(plan, verdicts=[])
+    return plan.run_ragged(rows), plan.verdicts
 
 
 def load_model(path: str | Path, device: str = "cpu"):

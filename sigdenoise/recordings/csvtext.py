@@ -53,17 +53,6 @@ class Dialect:
         return texts.replace(".", ",") if self.decimal == "," else texts
 
 
-def dialect_option(value: str | None, option: str = "--delimiter") -> str | None:
-    """A --delimiter value (',', ';', 'tab', …) as the character; None stays None (detect)."""
-    from sigdenoise.errors import SettingsError
-
-    if value is None:
-        return None
-    if value not in DELIMITERS:
-        raise SettingsError(option, f"must be one of ',', ';', 'tab' or 'space', got {value!r}")
-    return DELIMITERS[value]
-
-
 def detect(lines: list[str], delimiter: str | None = None, decimal: str | None = None) -> Dialect:
     """The dialect of a file from its first non-blank lines: a comma unless the first line has a
     semicolon or a tab and no comma outside numbers like 1,5; decimal commas when the delimiter is

@@ -19,6 +19,7 @@ import numpy as np
 from sigdenoise.atomic import replacing
 from sigdenoise.errors import SignalIOError
 from sigdenoise.recordings import longsig
+from sigdenoise.recordings.read import check_finite
 
 
 @dataclass(frozen=True)
@@ -75,11 +76,7 @@ def reader(f, lay: NpyLayout, path: Path) -> Callable[[int, int], np.ndarray]:
                 f.seek(lay.offset + (r * n + a) * size)
                 block[r] = np.frombuffer(f.read((b - a) * size), dtype=lay.dtype)
         block = block.astype(np.float64)
-        bad = ~np.isfinite(block)
-        if bad.any():
-            r, j = np.argwhere(bad)[0]
-            raise SignalIOError(path, f"{block[r, j]} at sample {a + j + 1}; every value must be finite",
-                                int(r) + 1, what="row")  # fmt: skip
+        check_finite(path, block, range(1, k + 1), range(a, b), "row")  # as the in-memory .npy reader says it
         return block
 
     return read

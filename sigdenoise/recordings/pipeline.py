@@ -205,22 +205,8 @@ def peek_windows(chunks: Iterator[Chunk], width: int, path, cap=FIT_WINDOWS) -> 
 def denoise_chunk(chunk: Chunk, plan: Plan, path) -> np.ndarray | list[np.ndarray]:
     """Denoise every signal of a chunk; returns the same form as chunk.values."""
     vals = chunk.values
-    lengths = check_lengths(chunk, plan.width, path)
-    if isinstance(vals, np.ndarray):
-        return plan.run(vals)
-    out: list[np.ndarray] = [None] * len(vals)  # type: ignore[list-item]
-    by_length: dict[int, list[int]] = {}
-    for i, n in enumerate(lengths):
-        by_length.setdefault(n, []).append(i)
-    found: list = [None] * len(vals)
-    for idx in by_length.values():
-        before = len(plan.verdicts)
-        y = plan.run(np.stack([vals[i] for i in idx]))
-        for i, row, v in zip(idx, y, plan.verdicts[before:]):
-            out[i], found[i] = row, v
-        del plan.verdicts[before:]
-    plan.verdicts.extend(found)  # in the signals' order, not by length
-    return out
+    check_lengths(chunk, plan.width, path)
+    return plan.run(vals) if isinstance(vals, np.ndarray) else plan.run_ragged(vals)
 
 
 def stream(chunks: Iterator[Chunk], plan: Plan, path) -> Iterator[tuple[Chunk, np.ndarray | list[np.ndarray]]]:

@@ -71,6 +71,23 @@ class Plan:
         self.run_long(x.shape[-1], lambda a, b: x[:, a:b], emit)
         return out
 
+    def run_ragged(self, rows: list[np.ndarray]) -> list[np.ndarray]:
+        """Denoise signals of several lengths: each group of one length is one run (auto chooses
+        one candidate per group); the outputs, and the verdicts added, in the rows' order."""
+        out: list = [None] * len(rows)
+        found: list = [None] * len(rows)
+        by_length: dict[int, list[int]] = {}
+        for i, r in enumerate(rows):
+            by_length.setdefault(len(r), []).append(i)
+        for idx in by_length.values():
+            before = len(self.verdicts)
+            y = self.run(np.stack([rows[i] for i in idx]))
+            for i, row, v in zip(idx, y, self.verdicts[before:]):
+                out[i], found[i] = row, v
+            del self.verdicts[before:]
+        self.verdicts.extend(found)
+        return out
+
     def run_long(self, n: int, read: Callable[[int, int], np.ndarray], emit: Callable[[int, np.ndarray], None],
                  block: int | None = None, margin: int | None = None) -> None:  # fmt: skip
         """Denoise k signals of n samples block by block (recordings/longsig.py): read(start, stop)

@@ -82,15 +82,6 @@ def is_number(text: str) -> bool:
 COMMA = Dialect()
 
 
-def _cells(text: str, d: Dialect = COMMA) -> list[str]:
-    return d.cells(text)
-
-
-def quote(text: str, d: Dialect = COMMA) -> str:
-    """A cell as CSV writes it: quoted only when it must be."""
-    return d.quote(text)
-
-
 def resolve_ids(path, spec: list[str], names: list[str]) -> list[int]:
     """--id-col values (header names, or 1-based column numbers) -> 0-based positions."""
     out = []
@@ -104,7 +95,7 @@ def resolve_ids(path, spec: list[str], names: list[str]) -> list[int]:
     return sorted(set(out))
 
 
-def _check_finite(path, v: np.ndarray, lines, cols, what: str = "line") -> None:
+def check_finite(path, v: np.ndarray, lines, cols, what: str = "line") -> None:
     """v (n, m) or (m,): the first NaN/inf raises, naming its line and column."""
     bad = ~np.isfinite(v)
     if bad.any():
@@ -115,7 +106,7 @@ def _check_finite(path, v: np.ndarray, lines, cols, what: str = "line") -> None:
 
 def parse_row(path, text: str, line: int, id_cols: list[int], d: Dialect = COMMA) -> tuple[np.ndarray, list[str]]:
     """One rows-layout line -> (values (L,), id texts), or a SignalIOError at its exact cell."""
-    cells = _cells(text, d)
+    cells = d.cells(text)
     if id_cols and id_cols[-1] >= len(cells):
         raise SignalIOError(path, f"no id column {id_cols[-1] + 1} (the line has {len(cells)} cells)", line)
     ids = [cells[i] for i in id_cols]
@@ -131,7 +122,7 @@ def parse_row(path, text: str, line: int, id_cols: list[int], d: Dialect = COMMA
             if cells[j].strip() and not ids and k == 0:  # a label in the first column, most likely
                 what += f" (if column {j + 1} holds ids, pass --id-col {j + 1})"
             raise SignalIOError(path, what, line, j + 1) from None
-    _check_finite(path, out, [line], pos)
+    check_finite(path, out, [line], pos)
     return out, ids
 
 
@@ -147,7 +138,7 @@ def parse_rows(path, texts: list[str], lines: list[int], id_cols: list[int], d: 
         except ValueError:
             v = None  # an empty or bad cell: the slow path finds and names it
         if v is not None and all(i < width for i in id_cols):
-            _check_finite(path, v, lines, use)
+            check_finite(path, v, lines, use)
             ids = [[c[i] for i in id_cols] for c in (t.split(d.delimiter) for t in texts)] if id_cols else None
             return Chunk(v, ids, list(lines))
     rows = [parse_row(path, t, n, id_cols, d) for t, n in zip(texts, lines)]
@@ -182,7 +173,7 @@ def _blocks(path: Path, src: Source, block_bytes: int) -> Iterator[tuple[list[st
 def _header(path, first: str, header: bool | None, id_spec: list[str], line: int = 1,
             d: Dialect = COMMA) -> tuple[bool, list[str], list[int]]:  # fmt: skip
     """Decide whether the first line is a header; resolve the id columns against it."""
-    cells = [d.number_text(c) if is_number(d.number_text(c)) else c for c in _cells(first, d)]
+    cells = [d.number_text(c) if is_number(d.number_text(c)) else c for c in d.cells(first)]
     named = [s for s in id_spec if not (s.isdigit() and int(s) >= 1)]
     if named and header is False:
         raise SignalIOError(path, f"--id-col {named[0]!r} is a name, but --no-header says there is no header", 1)
@@ -272,7 +263,7 @@ def _parse_columns(src: Source, texts: list[str], lines: list[int]) -> Chunk:
     if not texts:
         raise SignalIOError(path, "no signals after the header", 1)
     d = src.dialect
-    cells = [_cells(t, d) for t in texts]
+    cells = [d.cells(t) for t in texts]
     width = max(len(src.names), max(len(c) for c in cells))
     src.n_fields = width
     src.column_ids = [[c[i] if i < len(c) else "" for i in src.id_cols] for c in cells]
@@ -287,7 +278,7 @@ def _parse_columns(src: Source, texts: list[str], lines: list[int]) -> Chunk:
                 except ValueError:
                     raise SignalIOError(path, f"{c[j]!r} is not a number", lines[r], j + 1) from None
                 given[r, k] = True
-    _check_finite(path, np.where(given, v, 0.0), lines, cols)
+    check_finite(path, np.where(given, v, 0.0), lines, cols)
     length = np.where(given.any(axis=0), given.shape[0] - np.argmax(given[::-1], axis=0), 0)
     for k in range(len(cols)):
         gap = np.flatnonzero(~given[: length[k], k])
@@ -331,7 +322,7 @@ def open_npy(path, layout: str = "rows", id_spec=(), block_rows: int = 0) -> Sou
         src.n_fields = width
         src.column_ids = [[repr(float(x)) for x in row] for row in np.asarray(a2[:, src.id_cols])]
         v = np.asarray(a2[:, cols], dtype=np.float64)
-        _check_finite(path, v, list(range(1, v.shape[0] + 1)), cols, "row")
+        check_finite(path, v, list(range(1, v.shape[0] + 1)), cols, "row")
         src._chunks = iter([Chunk(v.T.copy(), None, [c + 1 for c in cols], "column")])
         return src
     step = block_rows or max(1, BLOCK_BYTES // (8 * width))
@@ -341,7 +332,7 @@ def open_npy(path, layout: str = "rows", id_spec=(), block_rows: int = 0) -> Sou
             block = np.asarray(a2[i : i + step], dtype=np.float64)
             rows = list(range(i + 1, i + 1 + len(block)))
             v = block[:, cols]
-            _check_finite(path, v, rows, cols, "row")
+            check_finite(path, v, rows, cols, "row")
             ids = [[repr(float(x)) for x in r] for r in block[:, src.id_cols]] if src.id_cols else None
             src.read = int(src.size * (i + len(block)) / a2.shape[0])
             yield Chunk(v, ids, rows, "row")
