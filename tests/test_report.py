@@ -161,3 +161,37 @@ def test_quick_footer_is_marked(monkeypatch, tmp_path):
 
     report_mod.build(ReportSettings.quick_settings(), tmp_path / "out", tmp_path / "cache", torch.device("cpu"))
     assert seen and seen[0].startswith("QUICK CHECK, NOT THE STUDY (4 epochs) | sigdenoise report")
+
+
+def test_quick_report_checks_the_claims_under_the_variance_reading(quick):
+    """The other reading of N(0, 2.25) (sd 1.5): its own results and claims beside the main ones.
+    Its SVD rows are the rank-k projector fitted on the sd-1.5 training set and scored on the
+    sd-1.5 test set, recomputed here with numpy's SVD; and the page names every verdict that changes."""
+    from sigdenoise.study.report_text import verdict_changes
+
+    alt = pd.read_csv(quick / "results-sd1.5.csv", keep_default_na=False, na_values={"latent": [""], "mean_mse": [""]})
+    assert set(alt["model"]) == {"svd", "noisy", "ae"}  # the claims need no classical baseline
+    rows = alt[(alt["family"] == "all") & (alt["eval"] == "test") & (alt["model"] == "svd")]
+    for r in rows.itertuples():
+        train = synthetic.training_set(r.seed, 1_000, 1.5)
+        test = scoring.eval_sets(r.seed, 200, 1.5)[1]
+        clean, noisy = test.clean, test.noisy(r.noise)
+        u = np.linalg.svd(train, full_matrices=False)[2][: int(r.latent)].T  # (100, k)
+        assert r.mse == pytest.approx(np.mean((noisy @ u @ u.T - clean) ** 2), rel=1e-5)
+    main = pd.read_csv(quick / "claims.csv", keep_default_na=False)  # "n/a" is a verdict, not a missing value
+    other = pd.read_csv(quick / "claims-sd1.5.csv", keep_default_na=False)
+    assert list(other["claim"]) == list(main["claim"])
+    text = (quick / "REPORT.md").read_text()
+    assert "### The claims under the other reading: r ~ N(0, 2.25) as a variance (sd 1.5)" in text
+    assert verdict_changes(main, other, 2.25, 1.5) in text
+
+
+def test_verdict_changes_names_each_moved_verdict():
+    """Hand-made tables: one claim moves on the probe only, one does not move."""
+    from sigdenoise.study.report_text import verdict_changes
+
+    a = pd.DataFrame({"claim": ["A", "B"], "probe verdict": ["holds", "partly"], "test verdict": ["holds", "n/a"]})
+    b = a.assign(**{"probe verdict": ["does not hold", "partly"]})
+    assert verdict_changes(a, b, 2.25, 1.5) == ("Verdicts that change with the reading (1 of 2 claims): “A” (probe holds "
+                                                "at sd 2.25, does not hold at sd 1.5).")  # fmt: skip
+    assert verdict_changes(a, a, 2.25, 1.5).startswith("No verdict changes")

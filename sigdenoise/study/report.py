@@ -43,11 +43,11 @@ def linear_angles(folder: RunFolder, settings: ReportSettings) -> dict[int, np.n
 
 
 def train_grids(runs: dict[str, GridSettings], cache: Path, device: torch.device,
-                on_event: Callable[..., None] | None) -> tuple[dict[int, list], bool, float]:  # fmt: skip
+                on_event: Callable[..., None] | None) -> tuple[dict[str, dict[int, list]], bool, float]:  # fmt: skip
     """Run (or resume) each grid in its cache subfolder. Returns the (Autoencoder, meta) pairs by
-    seed, whether any grid had models cached already, and the training wall time they record."""
+    grid and seed, whether any grid had models cached already, and the training wall time they record."""
     emit = on_event or (lambda *a, **k: None)
-    models: dict[int, list] = {s: [] for s in runs["grid"].seeds}
+    models: dict[str, dict[int, list]] = {}
     cached, train_seconds = False, 0.0
     for name, gs in runs.items():
         emit("stage", f"grid run '{name}' in {cache / name}")
@@ -56,19 +56,22 @@ def train_grids(runs: dict[str, GridSettings], cache: Path, device: torch.device
             cached |= folder.models.is_dir() and any(folder.models.iterdir())
             grid.run(gs, folder, device, on_event)
             grid_models = [bundle.load(folder.model_path(m.name)) for m in grid.grid_members(gs)]
+        models[name] = {}
         for model, meta in grid_models:
-            models[model.seed].append((model, meta))
+            models[name].setdefault(model.seed, []).append((model, meta))
         # Each grid trains in one go; its models record that training's wall time.
         train_seconds += max(meta["train_seconds"] for _, meta in grid_models)
     return models, cached, train_seconds
 
 
-def report_table(settings: ReportSettings, gs: GridSettings, models: dict[int, list]) -> pd.DataFrame:
-    """Every denoiser's rows of every seed (report_rows.seed_rows), in REPORT_COLUMNS: results.csv."""
+def report_table(settings: ReportSettings, gs: GridSettings, models: dict[int, list], classical: bool = True) -> pd.DataFrame:
+    """Every denoiser's rows of every seed (report_rows.seed_rows), in REPORT_COLUMNS: results.csv.
+    classical=False leaves out the tuned classical baselines and the Bayes ceiling."""
     rows = []
     for s in settings.seeds:
         train = synthetic.training_set(s, settings.n_train, settings.sd)
-        rows += report_rows.seed_rows(s, gs.noises, gs.latents, models[s], train, settings.sd, settings.n_test, settings.n_valid)
+        rows += report_rows.seed_rows(s, gs.noises, gs.latents, models.get(s, []), train, settings.sd, settings.n_test,
+                                      settings.n_valid, classical)  # fmt: skip
     df = pd.DataFrame(rows).reindex(columns=REPORT_COLUMNS)
     df["activation"] = df["activation"].fillna("")
     df["variant"] = df["variant"].fillna("")
@@ -107,12 +110,16 @@ def build(settings: ReportSettings, out: Path, cache: Path, device: torch.device
         return _write_report(settings, out, cache, runs, models, cached, train_seconds, emit, t0)
 
 
-def _write_report(settings: ReportSettings, out: Path, cache: Path, runs: dict[str, GridSettings], models: dict[int, list],
-                  cached: bool, train_seconds: float, emit: Callable[..., None], t0: float) -> pd.DataFrame:  # fmt: skip
-    """Evaluate every denoiser over seeds and write out/: results.csv, figures/, claims.csv, REPORT.md."""
+def _write_report(settings: ReportSettings, out: Path, cache: Path, runs: dict[str, GridSettings],
+                  models: dict[str, dict[int, list]], cached: bool, train_seconds: float, emit: Callable[..., None],
+                  t0: float) -> pd.DataFrame:  # fmt: skip
+    """Evaluate every denoiser over seeds and write out/: results.csv, figures/, claims.csv, REPORT.md,
+    and under the other reading of N(0, 2.25) its own results and claims (results-sd1.5.csv, ...)."""
     folder = RunFolder(cache / "grid")
     emit("stage", "evaluating every denoiser, per family, over seeds")
-    df = report_table(settings, runs["grid"], models)
+    other = settings.other_grid
+    study = {s: [p for name, by_seed in models.items() if name != other for p in by_seed.get(s, [])] for s in settings.seeds}
+    df = report_table(settings, runs["grid"], study)
     write_text(out / "results.csv", with_integers(df).to_csv(index=False))
     angles = linear_angles(folder, settings)
     emit("stage", "tables, claims and figures")
@@ -123,7 +130,16 @@ def _write_report(settings: ReportSettings, out: Path, cache: Path, runs: dict[s
     write_figures(df, pd.read_csv(folder.probe_path), out / "figures", footer, runs["grid"].latents, settings.variant_activation)
     claim_table = claims.check_all(df, angles)
     write_text(out / "claims.csv", claim_table.to_csv(index=False))
+    other_claims = None
+    if other:
+        emit("stage", f"the claims under the other reading, sd {settings.other_sd:g}")
+        alt = settings.other_reading()
+        # The claims read the plain AEs, the SVD and the noisy input only: no classical baselines.
+        alt_df = report_table(alt, runs[other], models[other], classical=False)
+        write_text(out / f"results-sd{alt.sd:g}.csv", with_integers(alt_df).to_csv(index=False))
+        other_claims = claims.check_all(alt_df, linear_angles(RunFolder(cache / other), alt))
+        write_text(out / f"claims-sd{alt.sd:g}.csv", other_claims.to_csv(index=False))
     seconds = time.perf_counter() - t0
-    text = report_text.markdown(df, claim_table, angles, settings, commit, seconds, cached, train_seconds)
+    text = report_text.markdown(df, claim_table, angles, settings, commit, seconds, cached, train_seconds, other_claims)
     write_text(out / "REPORT.md", text)
     return df

@@ -37,8 +37,10 @@ def baselines(seed: int, level: float, sd: float, n_valid: int) -> list[tuple[di
     return out
 
 
-def seed_rows(seed: int, noises, latents, ae_models: list, train: np.ndarray, sd: float, n_test: int, n_valid: int) -> list[dict]:
-    """Every denoiser of one seed at every noise level. ae_models: (Autoencoder, meta) pairs."""
+def seed_rows(seed: int, noises, latents, ae_models: list, train: np.ndarray, sd: float, n_test: int, n_valid: int,
+              classical: bool = True) -> list[dict]:  # fmt: skip
+    """Every denoiser of one seed at every noise level. ae_models: (Autoencoder, meta) pairs;
+    classical=False: without the tuned classical baselines and the Bayes ceiling."""
     sets = scoring.eval_sets(seed, n_test, sd)
     fixed = [({"model": "noisy", "variant": "", "settings": ""}, Identity())]
     fixed += [({"model": "svd", "variant": "", "latent": k, "settings": f"rank {k}"}, SVDProjector(k).fit(train)) for k in latents]
@@ -51,7 +53,7 @@ def seed_rows(seed: int, noises, latents, ae_models: list, train: np.ndarray, sd
         fixed.append((base, model))
     rows = []
     for level in noises:
-        for base, den in fixed + baselines(seed, level, sd, n_valid):
+        for base, den in fixed + (baselines(seed, level, sd, n_valid) if classical else []):
             # A gaussian denoising AE is compared at the noise level it was trained for.
             if base.get("train_noise_kind") == "gaussian" and base["train_noise"] != level:
                 continue

@@ -98,8 +98,9 @@ def findings(df: pd.DataFrame, angles: dict, activation: str) -> str:
 
 
 def markdown(df, claim_table, angles, settings: ReportSettings, commit: str, seconds: float, cached: bool,
-             train_seconds: float) -> str:  # fmt: skip
-    """REPORT.md. df: the report's rows (results.csv); claim_table: claims.check_all's table."""
+             train_seconds: float, other_claims: pd.DataFrame | None = None) -> str:  # fmt: skip
+    """REPORT.md. df: the report's rows (results.csv); claim_table: claims.check_all's table;
+    other_claims: the same table under the other reading of N(0, 2.25) (settings.other_sd), if run."""
     study = study_rows(df)
     noises = sorted(study["noise"].unique())
     latents = sorted(int(k) for k in study["latent"].dropna().unique())
@@ -111,6 +112,7 @@ def markdown(df, claim_table, angles, settings: ReportSettings, commit: str, sec
         findings(df, angles, settings.variant_activation),
         *_probe_section(latents, noises),
         *_claims_section(claim_table, angles, settings),
+        *_other_reading_section(claim_table, other_claims, settings),
         *_mse_section(study, settings),
         *_variants_section(df, settings),
         *_more_tables_section(study, latents, noises),
@@ -162,6 +164,36 @@ def _claims_section(claim_table: pd.DataFrame, angles: dict, settings: ReportSet
         "Principal angles (degrees) between the latent-5 linear decoder's column space and U_5, by seed: "
         + "; ".join(f"seed {s}: " + ", ".join(f"{a:.2f}" for a in v) for s, v in angles.items()) + ".",
     ]
+
+
+VERDICTS = ("probe verdict", "test verdict")
+
+
+def _other_reading_section(claim_table: pd.DataFrame, other: pd.DataFrame | None, settings: ReportSettings) -> list[str]:
+    """The claims table under the other reading of the source's N(0, 2.25), and which verdicts change."""
+    if other is None:
+        return []
+    sd, alt = settings.sd, settings.other_sd
+    return [
+        f"### The claims under the other reading: r ~ N(0, 2.25) as a variance (sd {alt:g})",
+        f"The source writes r ~ N(0, 2.25); the tables above read 2.25 as the standard deviation (sd {sd:g}), "
+        f"though the notation usually means a variance (sd {alt:g}: slower signals). The same plain grid, seeds, epochs and evaluation, trained and tested at sd {alt:g} "
+        f"([`results-sd{alt:g}.csv`](results-sd{alt:g}.csv), [`claims-sd{alt:g}.csv`](claims-sd{alt:g}.csv)):",
+        _claims_markdown(other),
+        verdict_changes(claim_table, other, sd, alt),
+    ]
+
+
+def verdict_changes(main: pd.DataFrame, other: pd.DataFrame, sd: float, alt: float) -> str:
+    """One sentence naming each verdict that differs between the two readings' claims tables."""
+    changes = []
+    for (_, a), (_, b) in zip(main.iterrows(), other.iterrows()):
+        moved = [f"{col.split()[0]} {a[col]} at sd {sd:g}, {b[col]} at sd {alt:g}" for col in VERDICTS if a[col] != b[col]]
+        if moved:
+            changes.append(f"“{a['claim']}” ({'; '.join(moved)})")
+    if not changes:
+        return f"No verdict changes between the two readings: the claims stand or fall alike at sd {sd:g} and {alt:g}."
+    return f"Verdicts that change with the reading ({len(changes)} of {len(main)} claims): " + "; ".join(changes) + "."
 
 
 def _mse_section(study: pd.DataFrame, settings: ReportSettings) -> list[str]:
