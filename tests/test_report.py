@@ -195,3 +195,22 @@ def test_verdict_changes_names_each_moved_verdict():
     assert verdict_changes(a, b, 2.25, 1.5) == ("Verdicts that change with the reading (1 of 2 claims): “A” (probe holds "
                                                 "at sd 2.25, does not hold at sd 1.5).")  # fmt: skip
     assert verdict_changes(a, a, 2.25, 1.5).startswith("No verdict changes")
+
+
+def test_training_curves_give_one_colour_per_model_and_a_line_per_seed(tmp_path, monkeypatch):
+    """14 members x 3 seeds: 7 models in the legend (the activations, in the probe panels' order),
+    every seed a line of its own (42 lines drawn, none averaged away), latent 1 dashed."""
+    from matplotlib.figure import Figure
+
+    from sigdenoise.study import figures
+
+    drawn = []
+    monkeypatch.setattr(figures, "_save", lambda fig, path, footer: drawn.append(fig))
+    cols = {f"ae-{a}-latent{k}-seed{s}": np.linspace(0.6, 0.01 * (s + 1), 5) for a in ACTIVATIONS for k in (1, 5) for s in range(3)}
+    models = figures.training_curves(pd.DataFrame({"epoch": range(5), **cols}), tmp_path / "t.png")
+    assert models == list(ACTIVATIONS)
+    (fig,) = drawn
+    assert isinstance(fig, Figure)
+    lines = [ln for ln in fig.axes[0].get_lines() if len(ln.get_xdata()) == 5]
+    assert len(lines) == 42
+    assert sum(ln.get_linestyle() != "-" for ln in lines) == 21  # the latent-1 members

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import matplotlib
 import matplotlib.colors
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -99,7 +100,8 @@ def probe_figure(probe: pd.DataFrame, latent: int, noise: float, path: Path, foo
         noisy = probe[(probe["model"] == "noisy") & np.isclose(probe["noise"], noise)]
         ncol = max(1, min(4, len(panels)))
         nrow = max(1, int(np.ceil(len(panels) / ncol)))
-        fig = new_figure(figsize=(3.2 * ncol, 2.4 * nrow + 0.5))
+        height = 2.4 * nrow + (0.8 if mean else 0.5)  # the mean's legend takes a row under the title
+        fig = new_figure(figsize=(3.2 * ncol, height))
         axes = fig.subplots(nrow, ncol, sharex=True, sharey=True, squeeze=False)
         t = np.sort(probe["t"].unique())
         # tab10 without its grey (index 7), which the noisy copies use; variants after the study's.
@@ -120,9 +122,10 @@ def probe_figure(probe: pd.DataFrame, latent: int, noise: float, path: Path, foo
             from matplotlib.lines import Line2D
 
             h = [Line2D([], [], color="0.6", lw=0.8), Line2D([], [], color="0.35", lw=1.6), Line2D([], [], color="black", lw=1.4)]
-            fig.legend(h, ["mean of noisy", "mean reconstruction (the panel's colour)", "sin(t)"], loc="upper right",
-                       fontsize=7, frameon=False)  # fmt: skip
-        fig.tight_layout()
+            # A row of its own between the title and the panels: in a corner it covered a panel's title.
+            fig.legend(h, ["mean of noisy", "mean reconstruction (the panel's colour)", "sin(t)"], loc="upper center",
+                       bbox_to_anchor=(0.5, 1 - 0.32 / height), ncol=3, fontsize=7, frameon=False)  # fmt: skip
+        fig.tight_layout(rect=(0, 0, 1, 1 - 0.25 / height) if mean and panels else None)
         _save(fig, path, footer)
     return list(panels)
 
@@ -170,21 +173,36 @@ def mse_heatmap(results: pd.DataFrame, path: Path, footer: str = "", eval_set: s
         _save(fig, path, footer)
 
 
-def training_curves(losses: pd.DataFrame, path: Path, footer: str = "") -> None:
-    """Training loss per epoch of every member (log scale): the plateau evidence."""
+def training_curves(losses: pd.DataFrame, path: Path, footer: str = "") -> list[str]:
+    """Training loss per epoch of every member (log scale): the plateau evidence. One colour per
+    model, the probe panels' (its seeds share it, one line each), latent 1 dashed; the legend
+    beside the axes. Returns the models in the legend's order."""
     with theme("whitegrid"):
         long = losses.melt(id_vars="epoch", var_name="member", value_name="loss")
-        fig = new_figure(figsize=(7, 4))
+        long["seed"] = long["member"].str.extract(r"-seed(\d+)", expand=False).fillna("0")
+        long["latent"] = "latent " + long["member"].str.extract(r"-latent(\d+)", expand=False).fillna("?")
+        long["model"] = long["member"].str.replace(r"-(seed|latent)\d+", "", regex=True).str.removeprefix("ae-")
+        models = sorted(dict.fromkeys(long["model"]), key=lambda m: (PANEL_ORDER.index(m) if m in PANEL_ORDER else len(PANEL_ORDER), m))
+        # tab10 without its grey, as the probe panels: gelu is the same pink in every figure.
+        colors = [c for i, c in enumerate(sns.color_palette("tab10", 10)) if i != 7]
+        palette = {m: colors[PANEL_ORDER.index(m) if m in PANEL_ORDER else i % len(colors)] for i, m in enumerate(models)}
+        styles = sorted(long["latent"].unique(), reverse=True)  # latent 5 solid, latent 1 dashed
+        fig = new_figure(figsize=(8.5, 4.2))
         ax = fig.subplots()
-        sns.lineplot(long, x="epoch", y="loss", hue="member", ax=ax, lw=1)
+        sns.lineplot(long, x="epoch", y="loss", hue="model", hue_order=models, style="latent", style_order=styles,
+                     units="seed", estimator=None, palette=palette, ax=ax, lw=1)  # fmt: skip
         ax.set_yscale("log")
-        ax.legend(fontsize=6, ncol=2)
-        ax.set_title("Training MSE per epoch (reconstruction of clean signals)")
-        fig.text(0.01, 0.01, "A low training loss is not good denoising: a model that reconstructs clean signals "
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.legend(fontsize=6, ncol=1 + len(models) // 16, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
+        seeds = long["seed"].nunique()
+        ax.set_title("Training MSE per epoch (reconstruction of clean signals)"
+                     + (f"; {seeds} seeds, one line each" if seeds > 1 else ""), fontsize=10)  # fmt: skip
+        fig.text(0.01, 0.035, "A low training loss is not good denoising: a model that reconstructs clean signals "
                  "well may still denoise poorly (in the study's grid relu and tanh did); the test MSE ranks "
                  "the denoisers.", fontsize=6.5, color="0.3", ha="left", va="bottom", wrap=True)  # fmt: skip
-        fig.tight_layout(rect=(0, 0.04, 1, 1))
+        fig.tight_layout(rect=(0, 0.08, 1, 1))
         _save(fig, path, footer)
+    return models
 
 
 def write_all(results: pd.DataFrame, probe: pd.DataFrame, figures: Path, footer: str = "") -> list[Path]:
