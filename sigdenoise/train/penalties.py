@@ -39,11 +39,13 @@ def jacobian_frobenius(weights: list[torch.Tensor], derivatives: list[torch.Tens
 
     weights[l]: (M, d_l, d_{l+1}) as stored in the stack (h @ W); derivatives[l]: (M, B, d_{l+1}),
     the activation's derivative at layer l's pre-activation. J = D_L W_L^T ... D_1 W_1^T is built
-    layer by layer as (M, B, d_{l+1}, d_in). Returns (M,).
+    from the code's side, (M, B, k, d_l) at each layer: k rows (the code's few units) rather than
+    d_{l+1}, five times fewer products and a tenth of the memory of starting at the input. Returns (M,).
     """
-    jac = None
-    for w, d in zip(weights, derivatives):
-        wt = w.transpose(-1, -2)  # (M, d_{l+1}, d_l)
-        step = wt.unsqueeze(1) if jac is None else torch.matmul(wt.unsqueeze(1), jac)  # (M, B|1, d_{l+1}, d_in)
-        jac = d.unsqueeze(-1) * step  # rows scaled by the activation's derivative
+    w, d = weights[-1], derivatives[-1]
+    M, B, k = d.shape
+    jac = d.unsqueeze(-1) * w.transpose(-1, -2).unsqueeze(1)  # (M, B, k, d_L)
+    for w, d in zip(reversed(weights[:-1]), reversed(derivatives[:-1])):
+        rows = (jac * d.unsqueeze(-2)).reshape(M, B * k, -1)  # J's columns scaled by the derivative
+        jac = torch.bmm(rows, w.transpose(-1, -2)).view(M, B, k, -1)  # (M, B, k, d_l)
     return jac.pow(2).sum((-1, -2)).mean(-1)

@@ -9,19 +9,23 @@ members take the faster stacked engine (train/stacked.py) instead; train/front.p
 
 from __future__ import annotations
 
+import math
 import time
+import warnings
 from collections.abc import Callable
 
 import numpy as np
 import torch
-from torch.func import stack_module_state, vmap
+from torch.func import grad_and_value, stack_module_state, vmap
 
 from sigdenoise import seeds as seed_streams
 from sigdenoise.models import activations
 from sigdenoise.models.autoencoder import Autoencoder
+from sigdenoise.train.adam import FlatAdam
 from sigdenoise.train.common import TrainLog, batch_slices
 from sigdenoise.train.members import Member
 from sigdenoise.train.objectives import OBJECTIVES, Parts, VariantSettings, corrupt, reconstruction_loss, to_unit
+from sigdenoise.train.stacked import worth_compiling
 
 
 def forward_parts(model: Autoencoder, params: dict, x: torch.Tensor, eps: torch.Tensor, need_derivs: bool):
@@ -84,18 +88,76 @@ def _draw(x, idx: list[int], members: list[Member], noise: list, variant: str, v
     return torch.cat(ins), torch.cat(eps)
 
 
+class _Group:
+    """One group's members as one flat parameter tensor (M_g, P) with named views, its Adam, and
+    its step: the gradient of the group's summed loss by torch.func, run eagerly or compiled
+    (inductor fuses each layer's bias, activation and their derivatives around the matmuls)."""
+
+    def __init__(self, variant: str, models: list[Autoencoder], vs: VariantSettings, lr: float, compile: bool):
+        params, _ = stack_module_state(models)  # leaves (M_g, ...)
+        self.variant, self.m = variant, len(models)
+        self.names = list(params)
+        self.shapes = [tuple(params[k].shape[1:]) for k in self.names]
+        self.flat = torch.cat([params[k].detach().reshape(self.m, -1) for k in self.names], dim=1).contiguous()
+        self.opt = FlatAdam(self.flat.view(-1), torch.zeros_like(self.flat).view(-1), lr)
+        fn = vmap(member_loss(models[0], variant, vs))
+
+        def loss(flat, x_in, target, eps):
+            tot, recon = fn(self.views(flat), x_in, target, eps)
+            return tot.sum(), recon
+
+        self.eager = grad_and_value(loss, has_aux=True)
+        self.compiled = torch.compile(self.eager, fullgraph=True, dynamic=False) if compile else None
+        self.compiled_ok = False
+
+    def views(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Parameter name -> (M_g, *shape), read from flat (M_g, P)."""
+        out, at = {}, 0
+        for name, shape in zip(self.names, self.shapes):
+            n = math.prod(shape)
+            out[name] = flat[:, at : at + n].reshape(self.m, *shape)
+            at += n
+        return out
+
+    def step(self, x_in: torch.Tensor, target: torch.Tensor, eps: torch.Tensor, full: bool) -> torch.Tensor:
+        """One Adam step on the batch (M_g, B, d); full batches take the compiled step. Returns
+        the members' reconstruction losses (M_g,)."""
+        if full and self.compiled is not None:
+            try:
+                grad, (_, recon) = self.compiled(self.flat, x_in, target, eps)
+                self.compiled_ok = True
+            except Exception as e:  # compiling failed (on the first call): keep the eager step
+                if self.compiled_ok:
+                    raise
+                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                warnings.warn(f"torch.compile of the {self.variant} training step failed, training uncompiled: {first}",
+                              stacklevel=2)  # fmt: skip
+                self.compiled = None
+                return self.step(x_in, target, eps, full)
+        else:
+            grad, (_, recon) = self.eager(self.flat, x_in, target, eps)
+        self.opt.step(grad.reshape(-1))
+        return recon
+
+
 def train_vmapped(
     members: list[Member], data: dict[int, torch.Tensor], epochs: int, vs: VariantSettings,
     batch_size: int = 256, lr: float = 1e-3, fresh: Callable[[int, int], torch.Tensor] | None = None,
-    on_epoch: Callable[[int, np.ndarray], None] | None = None, generator_seed: int = 0,
+    on_epoch: Callable[[int, np.ndarray], None] | None = None, generator_seed: int = 0, compile: bool | None = None,
 ) -> tuple[list[Autoencoder], TrainLog]:  # fmt: skip
     """Train `members` together; returns the trained lone models (in `members` order) and the
     per-epoch reconstruction loss (epochs, M).
 
     data: seed -> clean training signals (N, d) on the training device. fresh(seed, epoch), when
     given, draws a new training set for each epoch instead (the wide denoiser of issue 6).
+    compile: full batches through each group's torch.compile'd step; default: on CPU when the
+    training is long enough to repay compiling (train/stacked.worth_compiling).
     """
     device = next(iter(data.values())).device
+    n = next(iter(data.values())).shape[0]
+    slices = batch_slices(n, batch_size)
+    if compile is None:
+        compile = worth_compiling(device, epochs * len(slices))
     groups: dict[tuple, list[int]] = {}
     for i, m in enumerate(members):
         # On CPU a group is one member, so its float32 bits do not depend on what else trains (a
@@ -105,40 +167,33 @@ def train_vmapped(
     models = [m.build().to(device) for m in members]
     state = []
     for key, idx in groups.items():
-        params, _ = stack_module_state([models[i] for i in idx])  # leaves (M_g, ...)
-        fn = vmap(member_loss(models[idx[0]], key[0], vs))
+        group = _Group(key[0], [models[i] for i in idx], vs, lr, compile)
         levels = torch.tensor([members[i].train_noise for i in idx], device=device).view(-1, 1, 1)
-        seeds = [members[i].seed for i in idx]
-        state.append((key, idx, params, fn, levels, seeds))
-    opt = torch.optim.Adam([p for _, _, params, *_ in state for p in params.values()], lr=lr)
+        state.append((group, idx, levels, [members[i].seed for i in idx]))
     all_seeds = sorted(data)
     gens = {s: seed_streams.batch_order(s) for s in all_seeds}
     noise = [seed_streams.member_noise(generator_seed, m.name) for m in members]  # CPU: the same draws on any device
-    n = next(iter(data.values())).shape[0]
     history = []
     t0 = time.perf_counter()
-    for epoch in range(epochs):
-        cur = {s: fresh(s, epoch) for s in all_seeds} if fresh else data
-        perm = {s: torch.randperm(n, generator=gens[s]).to(device) for s in all_seeds}
-        total = torch.zeros(len(members), device=device)
-        for sl in batch_slices(n, batch_size):
-            batch = {s: cur[s][perm[s][sl]] for s in all_seeds}  # (B, d) per seed
-            losses = []
-            for (variant, *_), idx, params, fn, levels, seeds in state:
-                x = torch.stack([batch[s] for s in seeds])  # (M_g, B, d)
-                x_in, eps = _draw(x, idx, members, noise, variant, vs, levels)
-                tot, recon = fn(params, x_in, x, eps)  # (M_g,) each: the target is the clean batch
-                losses.append((idx, tot, recon))
-            opt.zero_grad(set_to_none=True)
-            sum(t.sum() for _, t, _ in losses).backward()
-            opt.step()
-            for idx, _, recon in losses:
-                total[idx] += recon.detach() * (sl.stop - sl.start)
-        history.append((total / n).cpu().numpy())
-        if on_epoch is not None:
-            on_epoch(epoch, history[-1])
+    with torch.no_grad():  # the steps take their gradients by torch.func, not by autograd's tape
+        for epoch in range(epochs):
+            cur = {s: fresh(s, epoch) for s in all_seeds} if fresh else data
+            perm = {s: torch.randperm(n, generator=gens[s]).to(device) for s in all_seeds}
+            total = torch.zeros(len(members), device=device)
+            for sl in slices:
+                batch = {s: cur[s][perm[s][sl]] for s in all_seeds}  # (B, d) per seed
+                full = sl.stop - sl.start == batch_size
+                for group, idx, levels, seeds in state:
+                    x = torch.stack([batch[s] for s in seeds])  # (M_g, B, d)
+                    x_in, eps = _draw(x, idx, members, noise, group.variant, vs, levels)
+                    recon = group.step(x_in, x, eps, full)  # the target is the clean batch
+                    total[idx] += recon * (sl.stop - sl.start)
+            history.append((total / n).cpu().numpy())
+            if on_epoch is not None:
+                on_epoch(epoch, history[-1])
     seconds = time.perf_counter() - t0
-    for _, idx, params, *_ in state:
+    for group, idx, *_ in state:
+        views = group.views(group.flat)
         for j, i in enumerate(idx):
-            models[i].load_state_dict({k: v[j].detach() for k, v in params.items()})
+            models[i].load_state_dict({k: v[j] for k, v in views.items()})
     return models, TrainLog(np.array(history), seconds)
