@@ -71,13 +71,13 @@ def test_fresh_deletes_only_the_caches_run_folders(tmp_path, monkeypatch):
     from sigdenoise.study import report as report_mod
 
     cache = tmp_path / "cache"
-    for name in ("grid", "wide"):
+    for name in ("grid", "wide", "grid-sd1.5"):  # the last: the other reading of N(0, 2.25)'s grid
         (cache / name / "models").mkdir(parents=True)
         (cache / name / "config.json").write_text('{"settings": {}}')
         (cache / name / "results.csv").write_text("x\n")
 
     def stop(*a, **k):
-        assert not (cache / "grid").exists() and not (cache / "wide").exists()  # deleted before training
+        assert not any((cache / name).exists() for name in ("grid", "wide", "grid-sd1.5"))  # deleted before training
         raise KeyboardInterrupt
 
     monkeypatch.setattr(report_mod, "train_grids", stop)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import fields
 from pathlib import Path
 
@@ -114,8 +115,10 @@ def check_report_folders(out: Path, cache: Path, grids: dict[str, GridSettings])
         check_resumable(RunFolder(cache / name), settings, "--cache")
 
 
-# The report's cache: these run folders and nothing else (report.ReportSettings.grids).
-CACHE_RUNS = ("grid", "variants", "wide")
+# The report's cache: these run folders and nothing else (report.ReportSettings.grids), the
+# other reading's grid named by its sd (grid-sd1.5).
+CACHE_RUNS = ("grid", "variants", "wide", "grid-sd<sd>")
+OTHER_READING = re.compile(r"grid-sd[0-9][0-9.e+-]*")
 RUN_ENTRIES = {"config.json", "results.csv", "probe.csv", "summary.md", "training_loss.csv", "figures", "models", LOCK}
 
 
@@ -135,7 +138,7 @@ def _is_run(path: Path) -> bool:
 
 def check_fresh_cache(cache: Path) -> list[Path]:
     """The run folders `report --fresh` may delete: `cache` must be a report cache (only grid/,
-    variants/, wide/ at the top, each a run folder); anything else is refused before anything is
+    variants/, wide/ and the other reading's grid-sd1.5/ at the top, each a run folder); anything else is refused before anything is
     touched, since the folder may be a user's."""
     cache = Path(cache)
     if not cache.exists():
@@ -146,7 +149,7 @@ def check_fresh_cache(cache: Path) -> list[Path]:
     for p in sorted(cache.iterdir()):
         if p.name == LOCK:
             continue
-        if p.name not in CACHE_RUNS or not _is_run(p):
+        if not (p.name in CACHE_RUNS or OTHER_READING.fullmatch(p.name)) or not _is_run(p):
             raise SettingsError("--cache", f"{cache} holds {p.name}, which is not a report cache's run folder "
                                            f"({', '.join(CACHE_RUNS)}); --fresh deletes only a report cache: "
                                            f"choose another --cache or remove it yourself")  # fmt: skip
