@@ -240,8 +240,9 @@ def fit_ae(raw: np.ndarray, scale: dict | None, activation="gelu", latent=5, epo
     """An autoencoder trained x -> x on the windows raw (m, W) mapped into `scale`; on_epoch(epoch,
     losses) after each epoch (progress)."""
     z, _ = windows.to_model(raw, scale)
-    # The reference loop, as before the front door: the stacked engine would round differently.
+    # The stacked engine's tape, 4x the reference loop (benchmarks/README.md), not compiled: a
+    # one-off fit would wait 20-35 s for a cold compile, more than compiling saves it.
     data = {seed: torch.as_tensor(z, dtype=torch.float32, device=device)}
-    trained = front.train([Member(latent, activation, seed)], data, Recipe(epochs, engine="reference"), on_epoch)
+    trained = front.train([Member(latent, activation, seed)], data, Recipe(epochs, engine="stacked", compile=False), on_epoch)
     (model,) = trained.models.values()
     return model

@@ -48,6 +48,9 @@ class Recipe:
     lr_end: float | None = None
     """Cosine decay of the learning rate to this (reference engine); None keeps it constant."""
     engine: str = "auto"
+    compile: bool | None = None
+    """Full batches through torch.compile's step (stacked and vmapped engines); None: where it
+    repays its seconds of compiling (train/stacked.worth_compiling)."""
 
     @property
     def lone(self) -> bool:
@@ -100,7 +103,7 @@ def _stacked(group, data, recipe: Recipe, on_epoch, fresh) -> tuple[list[Autoenc
     device = next(iter(data.values())).device
     ensemble = Ensemble.build(group).to(device)
     log = train_ensemble(ensemble, {s: data[s] for s in sorted({m.seed for m in group})}, recipe.epochs,
-                         recipe.batch_size, recipe.lr, on_epoch=on_epoch)  # fmt: skip
+                         recipe.batch_size, recipe.lr, on_epoch=on_epoch, compile=recipe.compile)  # fmt: skip
     by_key = dict(zip(ensemble.members, ensemble.to_models()))
     cols = [ensemble.members.index(m) for m in group]  # the log's columns follow ensemble.members
     return [by_key[m] for m in group], TrainLog(log.losses[:, cols], log.seconds)
@@ -110,7 +113,8 @@ def _vmapped(group, data, recipe: Recipe, on_epoch, fresh) -> tuple[list[Autoenc
     # One thread, whatever the machine: a member's float32 bits must not depend on the thread count.
     with cpu_threads(1, next(iter(data.values())).device):
         return train_vmapped(group, {s: data[s] for s in sorted({m.seed for m in group})}, recipe.epochs,
-                             recipe.objective, recipe.batch_size, recipe.lr, fresh, on_epoch, recipe.noise_seed)  # fmt: skip
+                             recipe.objective, recipe.batch_size, recipe.lr, fresh, on_epoch, recipe.noise_seed,
+                             compile=recipe.compile)  # fmt: skip
 
 
 def _reference(group, data, recipe: Recipe, on_epoch, fresh) -> tuple[list[Autoencoder], TrainLog]:
