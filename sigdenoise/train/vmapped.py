@@ -1,9 +1,10 @@
 """Stacked training of the autoencoder variants (issue 6) with torch.func.
 
-Members that share a variant, an activation and an architecture form a group; a group's
-parameters are stacked on a leading member axis (torch.func.stack_module_state) and its loss is
-one vmap over members of the lone model's loss, so each member trains as it would alone. All
-groups share one Adam optimizer: one step updates every member. The plain, MSE, study-sized
+Members that share a variant, an activation and an architecture form a group (on CPU, each member
+alone); a group's parameters are one flat tensor (M_g, P) and its loss one vmap over members of
+the lone model's loss, so each member trains as it would alone. Each step is the gradient of the
+group's summed loss by torch.func, compiled by inductor for trainings long enough to repay it
+(benchmarks/variants.py), and one FlatAdam step on the flat tensor. The plain, MSE, study-sized
 members take the faster stacked engine (train/stacked.py) instead; train/front.py chooses.
 """
 
