@@ -214,3 +214,21 @@ def test_training_curves_give_one_colour_per_model_and_a_line_per_seed(tmp_path,
     lines = [ln for ln in fig.axes[0].get_lines() if len(ln.get_xdata()) == 5]
     assert len(lines) == 42
     assert sum(ln.get_linestyle() != "-" for ln in lines) == 21  # the latent-1 members
+
+
+def test_the_first_line_says_what_was_trained_and_what_was_loaded():
+    """Hand-made timings (seconds of training per grid run, and whether it came from the cache):
+    all loaded, all trained, and a resumed cache (two loaded, one trained) each say so, and the
+    time of a run from nothing is the training recorded plus this run's own time less its training."""
+    from sigdenoise.study.report_text import regenerated
+    from sigdenoise.study.settings import ReportSettings
+
+    s = ReportSettings()
+    loaded = regenerated(s, "abc", 120.0, [(True, 600.0), (True, 300.0), (True, 60.0)])
+    assert "`sigdenoise report --out reports` in 2.0 min with the trained models loaded from the cache" in loaded
+    assert "takes about 18 min (16.0 min of it training" in loaded
+    trained = regenerated(s, "abc", 1080.0, [(False, 600.0), (False, 300.0), (False, 60.0)])
+    assert "`sigdenoise report --fresh --out reports` in 18.0 min (16.0 min of it training)" in trained
+    resumed = regenerated(s, "abc", 480.0, [(True, 600.0), (False, 300.0), (True, 60.0)])
+    assert "in 8.0 min, 2 of its 3 grid runs loaded from the cache and the others trained (5.0 min)" in resumed
+    assert "which trains them all, takes about 19 min (16.0 min of it training" in resumed

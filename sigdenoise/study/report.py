@@ -43,25 +43,26 @@ def linear_angles(folder: RunFolder, settings: ReportSettings) -> dict[int, np.n
 
 
 def train_grids(runs: dict[str, GridSettings], cache: Path, device: torch.device,
-                on_event: Callable[..., None] | None) -> tuple[dict[str, dict[int, list]], bool, float]:  # fmt: skip
+                on_event: Callable[..., None] | None) -> tuple[dict[str, dict[int, list]], list[tuple[bool, float]]]:  # fmt: skip
     """Run (or resume) each grid in its cache subfolder. Returns the (Autoencoder, meta) pairs by
-    grid and seed, whether any grid had models cached already, and the training wall time they record."""
+    grid and seed, and per grid whether every model of it was in the cache already and the
+    training wall time its models record."""
     emit = on_event or (lambda *a, **k: None)
     models: dict[str, dict[int, list]] = {}
-    cached, train_seconds = False, 0.0
+    timing = []
     for name, gs in runs.items():
         emit("stage", f"grid run '{name}' in {cache / name}")
         folder = RunFolder(cache / name)
         with locked(folder.root, "--cache"):
-            cached |= folder.models.is_dir() and any(folder.models.iterdir())
+            cached = all(folder.model_path(m.name).exists() for m in grid.grid_members(gs))
             grid.run(gs, folder, device, on_event)
             grid_models = [bundle.load(folder.model_path(m.name)) for m in grid.grid_members(gs)]
         models[name] = {}
         for model, meta in grid_models:
             models[name].setdefault(model.seed, []).append((model, meta))
         # Each grid trains in one go; its models record that training's wall time.
-        train_seconds += max(meta["train_seconds"] for _, meta in grid_models)
-    return models, cached, train_seconds
+        timing.append((cached, max(meta["train_seconds"] for _, meta in grid_models)))
+    return models, timing
 
 
 def report_table(settings: ReportSettings, gs: GridSettings, models: dict[int, list], classical: bool = True) -> pd.DataFrame:
@@ -106,12 +107,12 @@ def build(settings: ReportSettings, out: Path, cache: Path, device: torch.device
                 except OSError as e:
                     raise OutputError(run, f"cannot delete it for --fresh ({e.strerror or e})", e.strerror) from None
         runs = settings.grids(str(device.type))
-        models, cached, train_seconds = train_grids(runs, cache, device, on_event)
-        return _write_report(settings, out, cache, runs, models, cached, train_seconds, emit, t0)
+        models, timing = train_grids(runs, cache, device, on_event)
+        return _write_report(settings, out, cache, runs, models, timing, emit, t0)
 
 
 def _write_report(settings: ReportSettings, out: Path, cache: Path, runs: dict[str, GridSettings],
-                  models: dict[str, dict[int, list]], cached: bool, train_seconds: float, emit: Callable[..., None],
+                  models: dict[str, dict[int, list]], timing: list[tuple[bool, float]], emit: Callable[..., None],
                   t0: float) -> pd.DataFrame:  # fmt: skip
     """Evaluate every denoiser over seeds and write out/: results.csv, figures/, claims.csv, REPORT.md,
     and under the other reading of N(0, 2.25) its own results and claims (results-sd1.5.csv, ...)."""
@@ -140,6 +141,6 @@ def _write_report(settings: ReportSettings, out: Path, cache: Path, runs: dict[s
         other_claims = claims.check_all(alt_df, linear_angles(RunFolder(cache / other), alt))
         write_text(out / f"claims-sd{alt.sd:g}.csv", other_claims.to_csv(index=False))
     seconds = time.perf_counter() - t0
-    text = report_text.markdown(df, claim_table, angles, settings, commit, seconds, cached, train_seconds, other_claims)
+    text = report_text.markdown(df, claim_table, angles, settings, commit, seconds, timing, other_claims)
     write_text(out / "REPORT.md", text)
     return df
