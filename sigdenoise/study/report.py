@@ -117,6 +117,8 @@ def _write_report(settings: ReportSettings, out: Path, cache: Path, runs: dict[s
     """Evaluate every denoiser over seeds and write out/: results.csv, figures/, claims.csv, REPORT.md,
     and under the other reading of N(0, 2.25) its own results and claims (results-sd1.5.csv, ...)."""
     folder = RunFolder(cache / "grid")
+    # Before anything is written: with --out reports the files written make the checkout dirty.
+    commit = git_commit() or "none"
     emit("stage", "evaluating every denoiser, per family, over seeds")
     other = settings.other_grid
     study = {s: [p for name, by_seed in models.items() if name != other for p in by_seed.get(s, [])] for s in settings.seeds}
@@ -124,7 +126,6 @@ def _write_report(settings: ReportSettings, out: Path, cache: Path, runs: dict[s
     write_text(out / "results.csv", with_integers(df).to_csv(index=False))
     angles = linear_angles(folder, settings)
     emit("stage", "tables, claims and figures")
-    commit = git_commit() or "none"
     footer = f"sigdenoise report | commit {commit[:12]} | seeds {list(settings.seeds)}, epochs {settings.epochs}, n_train {settings.n_train}"
     if settings.quick:  # on every figure, as on the page: a smoke run's numbers are not the study's
         footer = f"QUICK CHECK, NOT THE STUDY ({settings.epochs} epochs) | " + footer
