@@ -168,6 +168,10 @@ def mse_heatmap(results: pd.DataFrame, path: Path, footer: str = "", eval_set: s
         sns.heatmap(table, annot=annot, fmt="", cmap="viridis_r", norm=norm, ax=ax, cbar_kws={"label": f"{eval_set} MSE"})
         ax.set_ylabel("")
         over = f"mean over {n_seeds} seeds" if n_seeds > 1 else "one seed"
+        if n_seeds > 1 and "variant" in results:  # the report trains its variants on the first seed only
+            ae = results[(results["model"] == "ae") & ~results["variant"].fillna("").isin(["", "plain"])]
+            if len(ae) and ae["seed"].nunique() == 1:
+                over += ", variant rows one seed"
         ax.set_title(f"{eval_set.capitalize()} MSE ({over}; lower is better)", fontsize=10)
         fig.tight_layout()
         _save(fig, path, footer)
@@ -246,6 +250,8 @@ def ci_figure(summary: pd.DataFrame, path: Path, footer: str = "", metric: str =
                 ax.annotate("one seed", (mm, yy), xytext=(4, 0), textcoords="offset points", fontsize=5.5, color="0.4",
                             va="center")  # fmt: skip
             ax.set_xscale("log")
+            if single.any():  # room right of the largest one-seed point for its label (it ran off the panel)
+                ax.set_xlim(right=float(np.nanmax(np.concatenate([1.5 * (m + ci), 5 * m[single]]))))
             ax.set_title(f"latent {int(k)}, noise {l:g}", fontsize=9)
             ax.set_xlabel(metric)
         axes.flat[0].set_yticks(np.arange(len(order)), order)
