@@ -3,8 +3,8 @@
 Members that share a variant, an activation and an architecture form a group (on CPU, each member
 alone); a group's parameters are one flat tensor (M_g, P) and its loss one vmap over members of
 the lone model's loss, so each member trains as it would alone. Each step is the gradient of the
-group's summed loss by torch.func, compiled by inductor for trainings long enough to repay it
-(benchmarks/variants.py), and one FlatAdam step on the flat tensor. The plain, MSE, study-sized
+group's summed loss (torch.func's, compiled by inductor, for trainings long enough to repay it;
+autograd's otherwise: benchmarks/variants.py) and one FlatAdam step on the flat tensor. The plain, MSE, study-sized
 members take the faster stacked engine (train/stacked.py) instead; train/front.py chooses.
 """
 
@@ -91,7 +91,7 @@ def _draw(x, idx: list[int], members: list[Member], noise: list, variant: str, v
 
 class _Group:
     """One group's members as one flat parameter tensor (M_g, P) with named views, its Adam, and
-    its step: the gradient of the group's summed loss by torch.func, run eagerly or compiled
+    its step: the gradient of the group's summed loss, by autograd, or by torch.func compiled
     (inductor fuses each layer's bias, activation and their derivatives around the matmuls)."""
 
     def __init__(self, variant: str, models: list[Autoencoder], vs: VariantSettings, lr: float, compile: bool):
