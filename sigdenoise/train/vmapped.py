@@ -4,8 +4,9 @@ Members that share a variant, an activation and an architecture form a group (on
 alone); a group's parameters are one flat tensor (M_g, P) and its loss one vmap over members of
 the lone model's loss, so each member trains as it would alone. Each step is the gradient of the
 group's summed loss (torch.func's, compiled by inductor, for trainings long enough to repay it;
-autograd's otherwise: benchmarks/variants.py) and one FlatAdam step on the flat tensor. The plain, MSE, study-sized
-members take the faster stacked engine (train/stacked.py) instead; train/front.py chooses.
+autograd's otherwise: benchmarks/variants.py) and one FlatAdam step on the flat tensor. The
+plain, MSE, study-sized members take the faster stacked engine (train/stacked.py) instead;
+train/front.py chooses.
 """
 
 from __future__ import annotations
@@ -113,7 +114,8 @@ class _Group:
 
     def eager(self, x_in: torch.Tensor, target: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The gradient (M_g, P) and reconstruction losses (M_g,) by autograd: the same function
-        as the compiled step's, without torch.func's wrapping of every operation (~20 % a step)."""
+        as the compiled step's, without torch.func's wrapping of every operation (which made an
+        uncompiled step 1.3-1.5x slower, benchmarks/README.md)."""
         with torch.enable_grad():
             flat = self.flat.detach().requires_grad_(True)
             total, recon = self.loss(flat, x_in, target, eps)
