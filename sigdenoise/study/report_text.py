@@ -190,8 +190,9 @@ def _other_reading_section(claim_table: pd.DataFrame, other: pd.DataFrame | None
     return [
         f"### The claims under the other reading: r ~ N(0, 2.25) as a variance (sd {alt:g})",
         f"The source writes r ~ N(0, 2.25); the tables above read 2.25 as the standard deviation (sd {sd:g}), "
-        f"though the notation usually means a variance (sd {alt:g}: slower signals). The same plain grid, seeds, epochs and evaluation, trained and tested at sd {alt:g} "
-        f"([`results-sd{alt:g}.csv`](results-sd{alt:g}.csv), [`claims-sd{alt:g}.csv`](claims-sd{alt:g}.csv)):",
+        f"though the notation usually means a variance (sd {alt:g}: slower signals). The same plain grid, seeds, "
+        f"epochs and evaluation, trained and tested at sd {alt:g} ([`results-sd{alt:g}.csv`](results-sd{alt:g}.csv), "
+        f"[`claims-sd{alt:g}.csv`](claims-sd{alt:g}.csv)):",
         _claims_markdown(other),
         verdict_changes(claim_table, other, sd, alt),
     ]
