@@ -167,8 +167,6 @@ def _run(inp: Path, out: Path, options: dict, to_stdout: bool = False) -> None:
             err.print(f"time column {src.names[j]} kept as it is (a time axis, not a signal)", markup=False)
         raw, n_sources, chunks = pipeline.input_windows(s, src.chunks())
         choice = pipeline.choose(s, len(raw), n_sources)
-        for note in choice.notes:
-            err.print(note.text, style="dim" if note.dim else None, markup=False)
         plan = planned(s, choice, raw, dev)
         n_signals, n_samples, lengths = _write(s, src, chunks, plan)
         summary = write_report(s, plan, lengths, options)

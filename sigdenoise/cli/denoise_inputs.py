@@ -12,9 +12,12 @@ from sigdenoise.recordings.settings import PLOT_SIGNALS, DenoiseSettings
 
 
 def planned(s: DenoiseSettings, choice, raw, dev):
-    """make_plan, with a progress bar (or log lines) while an autoencoder fits on the windows."""
+    """make_plan, after the choice's notes (before any fitting), with a progress bar (or log lines)
+    while an autoencoder fits on the windows."""
     from sigdenoise.recordings import pipeline
 
+    for note in choice.notes:
+        err.print(note.text, style="dim" if note.dim else None, markup=False)
     if not (choice.fit and choice.method == "ae"):
         return pipeline.make_plan(s, choice, raw, dev)
     with training_progress() as bar:
@@ -39,8 +42,6 @@ def long_npy(s: DenoiseSettings, dev) -> tuple[object, list[int]]:
             first = npystream.reader(f, lay, s.input)(0, min(lay.length, longsig.LONG))
         raw = np.concatenate(pipeline.sample_windows(list(first), windows.WINDOW))
     choice = pipeline.choose(s, len(raw), lay.rows)
-    for note in choice.notes:
-        err.print(note.text, style="dim" if note.dim else None, markup=False)
     plan = planned(s, choice, raw, dev)
     size = s.input.stat().st_size
     with reading_progress(size) as bar:
@@ -74,8 +75,6 @@ def recording(s: DenoiseSettings, dev) -> tuple[object, list[int], DenoiseSettin
     chunk = Chunk(rows, None, list(range(1, len(rows) + 1)), unit="channel")
     raw, n_sources, chunks = pipeline.input_windows(s, iter([chunk]))
     choice = pipeline.choose(s, len(raw), n_sources)
-    for note in choice.notes:
-        err.print(note.text, style="dim" if note.dim else None, markup=False)
     plan = planned(s, choice, raw, dev)
     out = pipeline.denoise_chunk(chunk, plan, s.input)
     for name, y in zip(rec.channels, out):
