@@ -55,6 +55,13 @@ def _save(fig: Figure, path: Path, footer: str) -> None:
     save_png(fig, path, dpi=110, bbox_inches="tight")
 
 
+def panel_colour(name: str, i: int):
+    """A model's colour in every figure: tab10 without its grey (index 7, the noisy copies'), by
+    the study's order (activations, then SVD); any other model (a variant) by its position i."""
+    colors = [c for k, c in enumerate(sns.color_palette("tab10", 10)) if k != 7]
+    return colors[PANEL_ORDER.index(name)] if name in PANEL_ORDER else colors[i % len(colors)]
+
+
 def _panels(probe: pd.DataFrame, latent: int, noise: float) -> dict[str, pd.DataFrame]:
     """Probe curves of one (latent, noise) cell by panel name: every model probe.csv holds there,
     the study's plain autoencoders first (activation order), then SVD, then each variant
@@ -104,10 +111,8 @@ def probe_figure(probe: pd.DataFrame, latent: int, noise: float, path: Path, foo
         fig = new_figure(figsize=(3.2 * ncol, height))
         axes = fig.subplots(nrow, ncol, sharex=True, sharey=True, squeeze=False)
         t = np.sort(probe["t"].unique())
-        # tab10 without its grey (index 7), which the noisy copies use; variants after the study's.
-        colors = [c for i, c in enumerate(sns.color_palette("tab10", 10)) if i != 7]
         for i, (ax, (name, df)) in enumerate(zip(axes.flat, panels.items())):
-            color = colors[PANEL_ORDER.index(name)] if name in PANEL_ORDER else colors[i % len(colors)]
+            color = panel_colour(name, i)
             _probe_panel(ax, t, noisy, df, color, mean)
             ax.set_title("SVD" if name == "svd" else name)
         for ax in axes[-1]:
@@ -187,9 +192,7 @@ def training_curves(losses: pd.DataFrame, path: Path, footer: str = "") -> list[
         long["latent"] = "latent " + long["member"].str.extract(r"-latent(\d+)", expand=False).fillna("?")
         long["model"] = long["member"].str.replace(r"-(seed|latent)\d+", "", regex=True).str.removeprefix("ae-")
         models = sorted(dict.fromkeys(long["model"]), key=lambda m: (PANEL_ORDER.index(m) if m in PANEL_ORDER else len(PANEL_ORDER), m))
-        # tab10 without its grey, as the probe panels: gelu is the same pink in every figure.
-        colors = [c for i, c in enumerate(sns.color_palette("tab10", 10)) if i != 7]
-        palette = {m: colors[PANEL_ORDER.index(m) if m in PANEL_ORDER else i % len(colors)] for i, m in enumerate(models)}
+        palette = {m: panel_colour(m, i) for i, m in enumerate(models)}  # gelu the same pink as in the probe panels
         styles = sorted(long["latent"].unique(), reverse=True)  # latent 5 solid, latent 1 dashed
         fig = new_figure(figsize=(8.5, 4.2))
         ax = fig.subplots()
