@@ -117,7 +117,7 @@ def check_report_folders(out: Path, cache: Path, grids: dict[str, GridSettings])
 
 # The report's cache: these run folders and nothing else (report.ReportSettings.grids), the
 # other reading's grid named by its sd (grid-sd1.5).
-CACHE_RUNS = ("grid", "variants", "wide", "grid-sd<sd>")
+CACHE_RUNS = ("grid", "variants", "wide")
 OTHER_READING = re.compile(r"grid-sd[0-9][0-9.e+-]*")
 RUN_ENTRIES = {"config.json", "results.csv", "probe.csv", "summary.md", "training_loss.csv", "figures", "models", LOCK}
 
@@ -151,7 +151,7 @@ def check_fresh_cache(cache: Path) -> list[Path]:
             continue
         if not (p.name in CACHE_RUNS or OTHER_READING.fullmatch(p.name)) or not _is_run(p):
             raise SettingsError("--cache", f"{cache} holds {p.name}, which is not a report cache's run folder "
-                                           f"({', '.join(CACHE_RUNS)}); --fresh deletes only a report cache: "
+                                           f"({', '.join(CACHE_RUNS)}, grid-sd<sd>); --fresh deletes only a report cache: "
                                            f"choose another --cache or remove it yourself")  # fmt: skip
         runs.append(p)
     return runs
