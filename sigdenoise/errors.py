@@ -16,6 +16,18 @@ from pathlib import Path
 class SigdenoiseError(ValueError):
     """A bad setting, file or model, reported in one line that names what is at fault."""
 
+    def __reduce__(self):
+        # Rebuilt from its message and attributes, not from its constructor's arguments (which
+        # differ per class), so that it crosses to another process (a Ray task's driver) as itself.
+        return _rebuild, (type(self), str(self), dict(self.__dict__))
+
+
+def _rebuild(cls: type, message: str, state: dict) -> SigdenoiseError:
+    error = cls.__new__(cls)
+    ValueError.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
 
 class SettingsError(SigdenoiseError):
     """A bad setting; `option` is the CLI option that sets it."""

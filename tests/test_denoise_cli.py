@@ -447,7 +447,7 @@ def test_options_take_their_default_and_help_from_the_settings_fields():
     group = typer.main.get_command(app)
     for name, settings, renamed, n_options in [
         ("grid", GridSettings, {"activation": "activations", "latent": "latents", "noise": "noises", "seed": "seeds",
-                                "variant": "variants"}, 18),
+                                "variant": "variants"}, 20),
         ("denoise", DenoiseSettings, {}, 21),
         ("train", TrainSpec, {"train_noise": "noise"}, 12),
     ]:  # fmt: skip

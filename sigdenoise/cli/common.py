@@ -113,6 +113,27 @@ HeaderOpt = Annotated[Optional[bool], typer.Option("--header/--no-header", help=
 IdOpt = Annotated[Optional[list[str]], typer.Option("--id-col", help="Column kept untouched: header name or 1-based number (repeatable).", show_default=False)]
 
 
+Backend = Enum("Backend", {b: b for b in ("local", "ray")}, type=str)
+CLUSTER = "Beyond one machine"  # the help panel of the options below
+BackendOpt = Annotated[Backend, typer.Option(help="local: this machine; ray: Ray tasks on a cluster (pip install 'sigdenoise\\[ray]').",
+                                             rich_help_panel=CLUSTER)]
+RayAddressOpt = Annotated[Optional[str], typer.Option(help="The Ray cluster's head (host:port or auto).  \\[default: $RAY_ADDRESS, else a Ray on this machine]",
+                                                      show_default=False, rich_help_panel=CLUSTER)]
+CpusOpt = Annotated[float, typer.Option(help="CPUs each Ray task declares.", rich_help_panel=CLUSTER)]
+GpusOpt = Annotated[float, typer.Option(help="GPUs each Ray task declares (a fraction shares one).", rich_help_panel=CLUSTER)]
+
+
+def cluster(backend, ray_address: str | None, cpus_per_task: float = 1.0, gpus_per_task: float = 0.0, jobs: int = 1):
+    """The backend options as one distribute.Cluster, validated (a SettingsError names the option;
+    --backend ray without Ray installed names the extra, before any work)."""
+    from sigdenoise.distribute.backend import Cluster, ray_module
+
+    where = Cluster(plain(backend), ray_address, cpus_per_task, gpus_per_task, jobs)
+    if where.distributed:
+        ray_module()
+    return where
+
+
 LOG_EVERY = 30.0  # seconds between progress lines when stderr is not a terminal (a log)
 
 

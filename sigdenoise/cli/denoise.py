@@ -14,13 +14,18 @@ import typer
 
 from sigdenoise.auto.summary import one_line, structure_note
 from sigdenoise.cli.common import (
-    INTERRUPTED,
+    CLUSTER,
+    BackendOpt,
+    CpusOpt,
     DeviceOpt,
+    GpusOpt,
     HeaderOpt,
     IdOpt,
     LayoutOpt,
     Options,
+    RayAddressOpt,
     as_fields,
+    cluster,
     count,
     err,
     fail,
@@ -29,6 +34,7 @@ from sigdenoise.cli.common import (
     reading_progress,
 )
 from sigdenoise.cli.denoise_inputs import long_npy, planned, recording
+from sigdenoise.cli.denoise_many import WHERE, denoise_many
 from sigdenoise.models.activations import Activation
 from sigdenoise.recordings.settings import METHODS, PLOT_SIGNALS, DenoiseSettings
 
@@ -68,27 +74,30 @@ def denoise(
     plot: Annotated[Optional[Path], D("plot", **NOT_SHOWN)] = D.default("plot"),
     seed: Annotated[int, D("seed")] = D.default("seed"),
     device: DeviceOpt = D.default("device"),
+    jobs: Annotated[int, typer.Option(help="Inputs denoised at once (processes of this machine), with -O.",
+                                      rich_help_panel=CLUSTER)] = 1,  # fmt: skip
+    backend: BackendOpt = "local",
+    ray_address: RayAddressOpt = None,
+    cpus_per_task: CpusOpt = 1.0,
+    gpus_per_task: GpusOpt = 0.0,
 ) -> None:
     """Denoise your own signals, of any length; writes the same shape back.
 
     Several inputs go to -O DIR, each under its own name; a file that fails is named and the
     others go on (exit 2 at the end). `-` reads CSV from stdin; `-o -` writes CSV to stdout (the
     summary still goes to stderr; no report file)."""
-    options = locals()  # first, so that it holds the options only
+    options = {k: v for k, v in locals().items() if k not in WHERE}  # first, so that it holds the options only
+    with one_line_errors():
+        where = cluster(backend, ray_address, cpus_per_task, gpus_per_task, jobs)
     pairs = _targets(input, out, out_dir)
     if len(pairs) > 1 and plot is not None:
         raise fail("--plot: draws one input's signals; with several inputs, run the one to draw alone")
-    if len(pairs) == 1:
+    if out_dir is None:
+        if where.distributed or jobs > 1:
+            raise fail("--backend/--jobs: run several inputs at once; give them with -O DIR")
         _one(*pairs[0], options)
         return
-    failed = []
-    for inp, o in pairs:
-        try:
-            _one(inp, o, options)
-        except typer.Exit as e:
-            if e.exit_code == INTERRUPTED:
-                raise
-            failed.append(str(inp))
+    failed = denoise_many(pairs, options, where)
     if failed:
         raise fail(f"{len(failed)} of {len(pairs)} inputs failed ({', '.join(failed)}); the others were written")
 
@@ -146,7 +155,7 @@ def _run(inp: Path, out: Path, options: dict, to_stdout: bool = False) -> None:
     from sigdenoise.recordings.read import open_signals
     from sigdenoise.recordings.report import write_report
 
-    options = {**{k: v for k, v in options.items() if k != "out_dir"}, "input": inp, "out": out}
+    options = {**options, "input": inp, "out": out}
     with one_line_errors(), interrupted("nothing was written"):
         s = DenoiseSettings(**as_fields(options, {"id_col": "id_cols"}))
         t0 = time.perf_counter()

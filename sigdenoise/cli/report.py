@@ -10,7 +10,12 @@ from typing import Annotated, Optional
 import typer
 
 from sigdenoise.cli.common import (
+    BackendOpt,
+    CpusOpt,
     DeviceOpt,
+    GpusOpt,
+    RayAddressOpt,
+    cluster,
     err,
     interrupted,
     one_line_errors,
@@ -37,6 +42,10 @@ def report(
     epochs: Annotated[Optional[int], typer.Option(help="Override the training epochs.", show_default=False)] = None,
     seed: Annotated[Optional[list[int]], typer.Option(help="Override the seeds (repeatable).", show_default=False)] = None,
     device: DeviceOpt = DEFAULT_DEVICE,
+    backend: BackendOpt = "local",
+    ray_address: RayAddressOpt = None,
+    cpus_per_task: CpusOpt = 1.0,
+    gpus_per_task: GpusOpt = 0.0,
 ) -> None:
     """Regenerate the report: the study's figures, statistics over seeds, baselines, the Bayes ceiling and the claims table."""
     from sigdenoise.device import resolve
@@ -49,14 +58,16 @@ def report(
         settings = ReportSettings.quick_settings() if quick else ReportSettings()
         settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
         settings.grid(plain(device))  # validates
-        dev = resolve(plain(device))
+        where = cluster(backend, ray_address, cpus_per_task, gpus_per_task)
+        # On Ray each task resolves the device where it runs; the report itself evaluates on the CPU.
+        dev = plain(device) if where.distributed else resolve(plain(device))
         default_out, default_cache = default_folders(quick)
         out, cache = out or default_out, cache or default_cache
         # Before any training: the folders must be makeable, and a kept cache resumable.
-        resume.check_report_folders(out, cache, {} if fresh else settings.grids(dev.type))
+        resume.check_report_folders(out, cache, {} if fresh else settings.grids(dev if where.distributed else dev.type))
         if fresh:  # --fresh deletes a report cache only, never a folder with anything else in it
             resume.check_fresh_cache(cache)
     t0 = time.perf_counter()
     with interrupted(), one_line_errors(), training_progress() as bar:
-        report_mod.build(settings, out, cache, dev, training_events(bar), fresh=fresh)
-    err.print(f"Wrote {out}/REPORT.md in {time.perf_counter() - t0:.1f} s on {dev}.")
+        report_mod.build(settings, out, cache, dev, training_events(bar), fresh=fresh, cluster=where)
+    err.print(f"Wrote {out}/REPORT.md in {time.perf_counter() - t0:.1f} s on {where.backend if where.distributed else dev}.")

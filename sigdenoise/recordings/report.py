@@ -15,6 +15,16 @@ def report_path(out: Path) -> Path:
     return out.with_name(out.name + ".json")
 
 
+def input_stamp(path: Path) -> dict | None:
+    """What identifies an input's contents cheaply, for a rerun to skip it: its size and
+    modification time (None where it is not a file)."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
 def is_report(path: Path) -> bool:
     """Whether path is a regular file holding an earlier run's report (a JSON object naming the
     sigdenoise version): the only file `denoise` replaces beside its output unasked."""
@@ -33,7 +43,8 @@ def write_report(s, plan, lengths: list[int], options: dict) -> dict:  # s: Deno
     from sigdenoise import __version__
 
     summary = summarize(plan.verdicts, lengths)
-    doc = {"sigdenoise": __version__, "input": str(s.input), "output": str(s.out), "denoiser": plan.label,
+    doc = {"sigdenoise": __version__, "input": str(s.input), "input_stamp": input_stamp(s.input), "output": str(s.out),
+           "denoiser": plan.label,
            "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in options.items()}, **summary}  # fmt: skip
     atomic.write_text(report_path(s.out), json.dumps(doc, indent=1, default=str) + "\n")
     return summary

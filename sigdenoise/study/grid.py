@@ -77,7 +77,7 @@ def train_members(members: list[Member], train_sets: dict[int, np.ndarray], sett
         def fresh(seed, epoch):
             x = synthetic.generate(settings.n_train, seeds.rng(seed, seeds.FRESH + epoch), settings.sd)[0]
             return torch.as_tensor(x, dtype=torch.float32, device=device)
-    recipe = Recipe(settings.epochs, settings.batch_size, settings.lr, settings.variant_settings(), min(settings.seeds))
+    recipe = Recipe(settings.epochs, settings.batch_size, settings.lr, settings.variant_settings(), settings.variant_noise_seed)
     return front.train(members, data, recipe, on_epoch, fresh)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,8 @@ import torch
 
 from sigdenoise import synthetic
 from sigdenoise.atomic import write_text
+from sigdenoise.distribute import grids
+from sigdenoise.distribute.backend import Cluster
 from sigdenoise.errors import OutputError
 from sigdenoise.evaluate import claims, stats
 from sigdenoise.evaluate.subspace import linear_decoder_basis, principal_angles
@@ -42,26 +45,36 @@ def linear_angles(folder: RunFolder, settings: ReportSettings) -> dict[int, np.n
     return out
 
 
-def train_grids(runs: dict[str, GridSettings], cache: Path, device: torch.device,
-                on_event: Callable[..., None] | None) -> tuple[dict[str, dict[int, list]], list[tuple[bool, float]]]:  # fmt: skip
-    """Run (or resume) each grid in its cache subfolder. Returns the (Autoencoder, meta) pairs by
-    grid and seed, and per grid whether every model of it was in the cache already and the
-    training wall time its models record."""
+def train_grids(runs: dict[str, GridSettings], cache: Path, device: torch.device | None,
+                on_event: Callable[..., None] | None, cluster: Cluster | None = None,
+                ) -> tuple[dict[str, dict[int, list]], list[tuple[bool, float]]]:  # fmt: skip
+    """Run (or resume) each grid in its cache subfolder (on Ray, every grid's tasks at once, each
+    grid's device taken where its tasks run). Returns the (Autoencoder, meta) pairs by grid and
+    seed, and per grid whether every model of it was in the cache already and the training wall
+    time its models record."""
     emit = on_event or (lambda *a, **k: None)
     models: dict[str, dict[int, list]] = {}
     timing = []
+    folders = {name: RunFolder(cache / name) for name in runs}
+    cached = {name: all(folders[name].model_path(m.name).exists() for m in grid.grid_members(gs)) for name, gs in runs.items()}
+    if cluster is not None and cluster.distributed:
+        emit("stage", f"grid runs {', '.join(runs)} in {cache} as tasks on {cluster.backend}")
+        with ExitStack() as stack:
+            for f in folders.values():
+                stack.enter_context(locked(f.root, "--cache"))
+            grids.run([(gs, folders[name]) for name, gs in runs.items()], cluster, on_event)
     for name, gs in runs.items():
-        emit("stage", f"grid run '{name}' in {cache / name}")
-        folder = RunFolder(cache / name)
+        folder = folders[name]
         with locked(folder.root, "--cache"):
-            cached = all(folder.model_path(m.name).exists() for m in grid.grid_members(gs))
-            grid.run(gs, folder, device, on_event)
+            if cluster is None or not cluster.distributed:
+                emit("stage", f"grid run '{name}' in {cache / name}")
+                grid.run(gs, folder, device, on_event)
             grid_models = [bundle.load(folder.model_path(m.name)) for m in grid.grid_members(gs)]
         models[name] = {}
         for model, meta in grid_models:
             models[name].setdefault(model.seed, []).append((model, meta))
         # Each grid trains in one go; its models record that training's wall time.
-        timing.append((cached, max(meta["train_seconds"] for _, meta in grid_models)))
+        timing.append((cached[name], max(meta["train_seconds"] for _, meta in grid_models)))
     return models, timing
 
 
@@ -94,9 +107,10 @@ def write_figures(df: pd.DataFrame, probe: pd.DataFrame, figs: Path, footer: str
     figures.ci_figure(summary[keep], figs / "variants_test_mse.png", footer)
 
 
-def build(settings: ReportSettings, out: Path, cache: Path, device: torch.device,
-          on_event: Callable[..., None] | None = None, fresh: bool = False) -> pd.DataFrame:  # fmt: skip
-    """Write the whole report into `out`; returns the tidy rows (also out/results.csv)."""
+def build(settings: ReportSettings, out: Path, cache: Path, device: torch.device | str,
+          on_event: Callable[..., None] | None = None, fresh: bool = False, cluster: Cluster | None = None) -> pd.DataFrame:  # fmt: skip
+    """Write the whole report into `out`; returns the tidy rows (also out/results.csv). On Ray
+    (`cluster`), `device` is the option (auto, cpu, cuda) each task resolves where it runs."""
     emit = on_event or (lambda *a, **k: None)
     t0 = time.perf_counter()
     with locked(cache, "--cache"):
@@ -106,8 +120,8 @@ def build(settings: ReportSettings, out: Path, cache: Path, device: torch.device
                     shutil.rmtree(run)
                 except OSError as e:
                     raise OutputError(run, f"cannot delete it for --fresh ({e.strerror or e})", e.strerror) from None
-        runs = settings.grids(str(device.type))
-        models, timing = train_grids(runs, cache, device, on_event)
+        runs = settings.grids(device if isinstance(device, str) else str(device.type))
+        models, timing = train_grids(runs, cache, None if isinstance(device, str) else device, on_event, cluster)
         return _write_report(settings, out, cache, runs, models, timing, emit, t0)
 
 

@@ -58,8 +58,8 @@ class GridSettings:
     """All five families."""
     sd: float = field(default=synthetic.SD, metadata={"help": "Standard deviation of the frequency r."})
     """r ~ Normal(0, sd)."""
-    batch_size: int = BATCH_SIZE
-    lr: float = LR
+    batch_size: int = field(default=BATCH_SIZE, metadata={"help": "Training batch size (the study's)."})
+    lr: float = field(default=LR, metadata={"help": "Adam's learning rate (the study's)."})
     device: str = DEFAULT_DEVICE
     """auto (CUDA when present), cpu or cuda."""
     probe_copies: int = synthetic.PROBE_COPIES
@@ -76,6 +76,10 @@ class GridSettings:
     loss: str = _variant("loss", "mse, or bce (sigmoid output, signals scaled to [0, 1]).")
     width: int | None = field(default=None, metadata={
         "help": "Wider body (n, W, W/2, W/4, latent) for the denoising variant, fresh signals each epoch."})  # fmt: skip
+    noise_seed: int | None = None
+    """Seed of the variants' corruption noise (seeds.member_noise); None: the smallest seed. A task
+    of a distributed grid (one seed of it) takes its parent's, so that it trains what the whole
+    grid would."""
 
     def __post_init__(self) -> None:
         for a in self.activations:
@@ -94,7 +98,7 @@ class GridSettings:
         require(finite(self.lr) and 0 < self.lr <= 1, "--lr", f"must be finite, in (0, 1], got {self.lr}")
         require(self.probe_copies >= 1, "--probe-copies", f"must be at least 1, got {self.probe_copies}")
         require(self.device in DEVICES, "--device", f"must be auto, cpu or cuda, got {self.device!r}")
-        for s in self.seeds:
+        for s in tuple(self.seeds) + (() if self.noise_seed is None else (self.noise_seed,)):
             require(0 <= s < SEED_LIMIT, "--seed", f"must be in [0, 2**32), got {s}")
         need = data_bytes(self.n_train, self.n_test, len(set(self.seeds)))
         ram = physical_memory()
@@ -113,6 +117,10 @@ class GridSettings:
             require(len(values) > 0, f"--{name[:-1]}", "needs at least one value")  # --activation, --latent, ...
             # Repeated options collapse to their distinct values, in the order first given.
             object.__setattr__(self, name, tuple(dict.fromkeys(values)))
+
+    @property
+    def variant_noise_seed(self) -> int:
+        return min(self.seeds) if self.noise_seed is None else self.noise_seed
 
     def variant_settings(self) -> VariantSettings:
         return VariantSettings(**{f.name: getattr(self, f.name) for f in fields(VariantSettings)})
