@@ -43,11 +43,51 @@ def task_seconds(folder: Path) -> list[float]:
     return [json.loads(p.read_text())["seconds"] for p in sorted(folder.glob("tasks/*/done.json"))]
 
 
+def makespan(times: list[float], slots: int) -> float:
+    """Longest-processing-time-first list scheduling of tasks on `slots` equal slots: the wall time
+    a cluster would take if each task took what it took here (no transfer, no start-up)."""
+    load = [0.0] * slots
+    for t in sorted(times, reverse=True):
+        load[load.index(min(load))] += t
+    return max(load)
+
+
+def project(results: dict, report_extra: dict[str, float]) -> str:
+    """On paper: the default grid over 5 and 50 seeds, and the report, on N nodes of this
+    machine's size, from the measured time of one seed's task (1 CPU and 2 CPUs per task) and the
+    report's other grid runs' recorded training times (`report_extra`, seconds)."""
+    task = {}
+    for r in results["rows"]:
+        if r["what"].startswith("default grid") and "started by the command" in r["how"] and r.get("tasks"):
+            task[int(r["how"].split(", ")[-1].split(" ")[0])] = r["tasks"][0]
+    cores = os.cpu_count() or 2
+    lines = ["| on paper: nodes of 2 cores | 5-seed default grid | 50-seed default grid | report (training) |",
+             "|---:|---:|---:|---:|"]
+    for n in (1, 2, 5, 10, 50):
+        cells = []
+        for seeds in (5, 50):
+            best = min(makespan([task[c]] * seeds, n * cores // c) for c in task)
+            cells.append(f"{best / 60:.1f} min")
+        rep = min(makespan([task[c]] * 10 + list(report_extra.values()), n * cores // c) for c in task)
+        lines.append(f"| {n} | {cells[0]} | {cells[1]} | {rep / 60:.1f} min |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--default", action="store_true", help="also the default grid (minutes)")
     ap.add_argument("--files", type=int, default=100)
+    ap.add_argument("--no-grids", action="store_true", help="only the files")
+    ap.add_argument("--seeds", type=int, default=0, help="only the default grid over this many seeds, local and on Ray")
+    ap.add_argument("--project", action="store_true", help="only print the paper projection from the saved results")
     a = ap.parse_args()
+    path = Path(__file__).parent / "results" / "ray_backend.json"
+    # The report's variants and wide denoiser, as reports/REPORT.md's models record them (one thread
+    # each: the vmapped engine trains on one, so a task's CPUs do not change them).
+    extra = {"variants": 6.1 * 60, "wide": 4.9 * 60}
+    if a.project:
+        print(project(json.loads(path.read_text()), extra))
+        return
     tmp = Path(tempfile.mkdtemp(prefix="raybench-"))
     out: dict = {"machine": f"{platform.node()}, {os.cpu_count()} CPUs", "date": time.strftime("%Y-%m-%d"), "rows": []}
 
@@ -55,8 +95,18 @@ def main() -> None:
         out["rows"].append({"what": what, "how": how, "seconds": round(seconds, 2), **extra})
         print(f"| {what} | {how} | {seconds:.1f} s | {extra or ''}", flush=True)
 
-    grids = [("small grid (2 activations x 2 seeds, 20 epochs)", SMALL)]
-    if a.default:
+    if a.seeds:  # the paper projection's first row, measured
+        seeds = [x for s in range(a.seeds) for x in ("--seed", str(s))]
+        what = f"default grid, {a.seeds} seeds"
+        for how, extra_args in (("local", []), ("ray, started by the command, 1 CPU/task", ["--backend", "ray"])):
+            f = tmp / how.split(",")[0]
+            row(what, how, timed(["grid", *seeds, "--device", "cpu", "--out", str(f), *extra_args]),
+                **({"tasks": task_seconds(f)} if extra_args else {}))  # fmt: skip
+        path.with_name("ray_backend_seeds.json").write_text(json.dumps(out, indent=1) + "\n")
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    grids = [] if a.no_grids else [("small grid (2 activations x 2 seeds, 20 epochs)", SMALL)]
+    if a.default and not a.no_grids:
         grids.append(("default grid (14 members, 300 epochs, 1 seed)", []))
     rng = np.random.default_rng(0)
     t = np.arange(500) / 10
@@ -106,9 +156,12 @@ def main() -> None:
     finally:
         subprocess.run(["ray", "stop"], capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
-    path = Path(__file__).parent / "results" / "ray_backend.json"
+    if a.no_grids:  # beside the full run's results
+        path = path.with_name("ray_backend_files.json")
     path.write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {path}")
+    if a.default:
+        print(project(out, extra))
 
 
 if __name__ == "__main__":

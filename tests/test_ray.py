@@ -99,6 +99,11 @@ def test_interrupted_driver_reruns_only_unfinished_tasks(ray, tmp_path):
     local = cli("grid", *SMALL[:2], *SMALL[4:], "--out", tmp_path / "local")
     assert local.exit_code == 0, local.output
     assert merged.drop(columns=HOW_IT_RAN).equals(results(tmp_path / "local"))
+    # A task's folder is a run folder `grid` resumes as it is (nothing to train).
+    one = ["--activation", "gelu", "--latent", "5", "--noise", "1.0", "--seed", "1", "--epochs", "2", "--n-train", "300",
+           "--n-test", "50", "--device", "cpu"]  # fmt: skip
+    res = cli("grid", *one, "--out", folder.root / "tasks" / "seed-1")
+    assert res.exit_code == 0 and "training" not in res.output, res.output
 
 
 def test_a_failed_task_fails_alone(ray, tmp_path):
@@ -143,15 +148,6 @@ def test_sweep_merges_one_block_per_value(request, tmp_path, backend):
     assert "## beta=0.01" in (tmp_path / "sweep" / "summary.md").read_text()
 
 
-def rounded(doc):
-    """doc with every float to 9 significant digits."""
-    if isinstance(doc, dict):
-        return {k: rounded(v) for k, v in doc.items()}
-    if isinstance(doc, list):
-        return [rounded(v) for v in doc]
-    return float(f"{doc:.9g}") if isinstance(doc, float) else doc
-
-
 @pytest.fixture
 def files(tmp_path):
     rng = np.random.default_rng(0)
@@ -166,8 +162,8 @@ def files(tmp_path):
 @pytest.mark.parametrize("how", [["--backend", "ray"], ["--jobs", "2"]])
 def test_many_files_in_parallel_equal_one_by_one(request, files, how):
     """Four recordings and a bad file, on Ray or 2 local processes: each output byte for byte the
-    one-file run's, each report the same but for its paths (its estimates to 1e-9: a Ray task runs
-    numpy's BLAS on one thread, which sums in another order); bad.csv named and not written; exit 2.
+    one-file run's, each report the same but for its paths (every run takes one BLAS thread, so
+    neither depends on where it ran); bad.csv named and not written; exit 2.
     A rerun skips the four, and redoes one whose input changed."""
     if "ray" in how:
         request.getfixturevalue("ray")
@@ -184,7 +180,7 @@ def test_many_files_in_parallel_equal_one_by_one(request, files, how):
         ref = json.loads((files / f"one{i}.csv.json").read_text())
         for d in (doc, ref):
             d.pop("output"), d["settings"].pop("out")
-        assert rounded(doc) == rounded(ref)
+        assert doc == ref
     assert not (files / "outs" / "bad.csv").exists()
     np.savetxt(files / "r2.csv", np.zeros((3, 400)) + 1, delimiter=",")  # a changed input is redone
     again = cli("denoise", *inputs[:4], "-O", files / "outs", *how)
@@ -225,3 +221,22 @@ def test_cluster_options_are_validated():
                       ({"address": "h:1"}, "--ray-address: needs --backend ray")]:  # fmt: skip
         with pytest.raises(SettingsError, match=words):
             Cluster(**kw)
+
+
+def test_fresh_accepts_a_cache_of_task_runs_only(tmp_path):
+    """`report --fresh` deletes a cache whose runs were made of tasks (tasks/seed-<s>/, each a run
+    folder with its done.json), and still refuses one with anything else inside tasks/."""
+    from sigdenoise.study.resume import check_fresh_cache
+
+    cfg = json.dumps({"settings": {"epochs": 2}})
+    for name in ("grid", "variants"):
+        task = tmp_path / "cache" / name / "tasks" / "seed-0"
+        task.mkdir(parents=True)
+        for f in ("config.json", "done.json"):
+            (task / f).write_text(cfg)
+        (task / "results.csv").write_text("model\n")
+        (tmp_path / "cache" / name / "config.json").write_text(cfg)
+    assert [p.name for p in check_fresh_cache(tmp_path / "cache")] == ["grid", "variants"]
+    (tmp_path / "cache" / "grid" / "tasks" / "notes.txt").write_text("mine")
+    with pytest.raises(SettingsError, match="holds grid, which is not a report cache's run folder"):
+        check_fresh_cache(tmp_path / "cache")

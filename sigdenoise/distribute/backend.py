@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sigdenoise.errors import SettingsError, require
@@ -91,6 +92,27 @@ def run_all(fn: Callable, calls: list[tuple], cluster: Cluster) -> Iterator[tupl
             ray.cancel(ref, force=True)
 
 
+# The thread pools of numpy's BLAS, OpenMP (torch) and MKL, read when each library loads.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextmanager
+def one_thread_each():
+    """Processes started in this block run each library on one thread, as a Ray task of one CPU
+    does: N processes of N threads each on N cores spin-wait on each other (measured: 100 files
+    through 2 processes took 274 s, against 53 s in one process)."""
+    old = {k: os.environ.get(k) for k in THREAD_VARIABLES}
+    os.environ.update({k: "1" for k in THREAD_VARIABLES})
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def _local(fn: Callable, calls: list[tuple], jobs: int) -> Iterator[tuple[int, object]]:
     if jobs <= 1 or len(calls) <= 1:
         for i, args in enumerate(calls):
@@ -103,7 +125,8 @@ def _local(fn: Callable, calls: list[tuple], jobs: int) -> Iterator[tuple[int, o
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     with ProcessPoolExecutor(min(jobs, len(calls)), mp_context=mp.get_context("spawn")) as pool:
-        pending = {pool.submit(fn, *args): i for i, args in enumerate(calls)}
+        with one_thread_each():  # the workers start at the first submits
+            pending = {pool.submit(fn, *args): i for i, args in enumerate(calls)}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for f in done:

@@ -28,11 +28,9 @@ import pandas as pd
 from sigdenoise.atomic import write_text
 from sigdenoise.distribute.backend import Cluster, run_all
 from sigdenoise.errors import SigdenoiseError
-from sigdenoise.study.runfolder import RESULT_COLUMNS, RunFolder
+from sigdenoise.study.runfolder import DONE, RESULT_COLUMNS, TASKS, RunFolder
 from sigdenoise.study.settings import GridSettings
 
-TASKS = "tasks"
-DONE = "done.json"
 Event = Callable[..., None]
 
 
@@ -45,8 +43,11 @@ def task_name(seed: int) -> str:
 
 
 def split(settings: GridSettings) -> dict[str, GridSettings]:
-    """The run's tasks by sub-run name: one per seed, with the parent's variant noise seed."""
-    return {task_name(s): replace(settings, seeds=(s,), noise_seed=settings.variant_noise_seed) for s in settings.seeds}
+    """The run's tasks by sub-run name: one per seed, with the parent's variant noise seed where it
+    matters (variants other than plain) and differs from the task's own (so that a plain grid's
+    task folder is one `grid --seed S` resumes)."""
+    n, variants = settings.variant_noise_seed, set(settings.variants) != {"plain"}
+    return {task_name(s): replace(settings, seeds=(s,), noise_seed=n if variants and n != s else None) for s in settings.seeds}
 
 
 def is_done(folder: Path, settings: GridSettings) -> bool:
@@ -84,6 +85,9 @@ def run(runs: list[tuple[GridSettings, RunFolder]], cluster: Cluster, on_event: 
     that fails does not stop the others; the run then ends with a TaskError naming each that
     failed (the finished ones are kept for the rerun)."""
     emit = on_event or (lambda *a, **k: None)
+    for settings, folder in runs:  # a run from the start: a rerun with other settings is refused at once
+        if not (folder.root / "config.json").is_file():
+            folder.write_config(settings.to_dict(), "")  # its device: its tasks', once they have run
     tasks = [(folder.root / TASKS / n, s) for settings, folder in runs for n, s in split(settings).items()]
     todo = [(path, s) for path, s in tasks if not is_done(path, s)]
     if len(todo) < len(tasks):

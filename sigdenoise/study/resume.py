@@ -19,7 +19,7 @@ import pandas as pd
 
 from sigdenoise.atomic import unwritable_reason
 from sigdenoise.errors import BundleError, SettingsError
-from sigdenoise.study.runfolder import LOCK, METRICS, RunFolder
+from sigdenoise.study.runfolder import DONE, LOCK, METRICS, TASKS, RunFolder
 from sigdenoise.study.settings import GridSettings
 
 AXES = ("activations", "latents", "noises", "seeds", "variants")
@@ -122,9 +122,10 @@ OTHER_READING = re.compile(r"grid-sd[0-9][0-9.e+-]*")
 RUN_ENTRIES = {"config.json", "results.csv", "probe.csv", "summary.md", "training_loss.csv", "figures", "models", LOCK}
 
 
-def _is_run(path: Path) -> bool:
+def _is_run(path: Path, task: bool = False) -> bool:
     """A folder a grid run wrote: a run's config.json, and only a run's files (or an atomic
-    write's leftover .NAME.XXXX.tmp) beside it."""
+    write's leftover .NAME.XXXX.tmp) beside it; tasks/ too, holding only task run folders (a run
+    made of tasks), and done.json in a task's."""
     if not path.is_dir() or path.is_symlink():
         return False
     try:
@@ -133,7 +134,11 @@ def _is_run(path: Path) -> bool:
         names = [p.name for p in path.iterdir()]
     except (OSError, ValueError, AttributeError):
         return False
-    return all(n in RUN_ENTRIES or (n.startswith(".") and n.endswith(".tmp")) for n in names)
+    if not task and TASKS in names and not all(_is_run(p, task=True) for p in (path / TASKS).iterdir()):
+        return False
+    allowed = RUN_ENTRIES | ({DONE} if task else {TASKS})
+    return all(n in allowed or (n.startswith(".") and n.endswith(".tmp")) for n in names)
+
 
 
 def check_fresh_cache(cache: Path) -> list[Path]:

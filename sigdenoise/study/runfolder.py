@@ -22,6 +22,8 @@ from sigdenoise.atomic import write_text
 from sigdenoise.errors import OutputError, SettingsError
 
 LOCK = ".lock"
+TASKS = "tasks"  # a run made of tasks (distribute/grids.py): each one's run folder, tasks/seed-<s>/
+DONE = "done.json"  # in a task's folder once the task has finished
 
 RESULT_COLUMNS = [
     "model", "variant", "activation", "latent", "train_noise", "noise", "seed", "eval",
