@@ -99,17 +99,19 @@ def denoise(x, fs: float | None = None, method: str = "auto", *, model: str | Pa
 
     Returns y, shaped and typed as x; with return_summary, (y, summary): the estimated noise,
     input and output SNR and gain, per signal and in total (auto/summary.py)."""
+    from sigdenoise.device import one_blas_thread
     from sigdenoise.estimators import build_plan, fitted_state
 
     check_method(method, model, hop, epochs)
     prefilter.check(fs, notch, highpass, prefix="")
     rows, restore = as_signals(x)
-    # A fit sees the windows the command's fit sees: the input as it is (the plan pre-filters, as
-    # the command's does, block by block for a long signal).
-    state = fitted_state(method, model, rows, hop=hop, epochs=epochs, seed=seed, device=device)
-    plan = build_plan(state, remove_lines, detrend, fs, notch, highpass)
-    check_plan(plan, hop)
-    out, verdicts = run(rows, plan)
+    with one_blas_thread():  # the command's numbers, whatever the machine (device.one_blas_thread)
+        # A fit sees the windows the command's fit sees: the input as it is (the plan pre-filters,
+        # as the command's does, block by block for a long signal).
+        state = fitted_state(method, model, rows, hop=hop, epochs=epochs, seed=seed, device=device)
+        plan = build_plan(state, remove_lines, detrend, fs, notch, highpass)
+        check_plan(plan, hop)
+        out, verdicts = run(rows, plan)
     check_output(out)
     y = restore(out)
     if not return_summary:

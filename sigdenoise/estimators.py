@@ -19,6 +19,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from sigdenoise.device import one_blas_thread
 from sigdenoise.errors import SettingsError
 from sigdenoise.recordings import prefilter
 from sigdenoise.recordings.settings import AUTO_METHODS
@@ -103,7 +104,8 @@ class Denoiser(TransformerMixin, BaseEstimator):
         check_method(self.method, self.model, self.hop, self.epochs)
         prefilter.check(self.fs, self.notch, self.highpass, prefix="")
         X = validate_data(self, X, dtype=np.float64)
-        self.state_ = fitted_state(self.method, self.model, list(X), self.hop, self.epochs, self.seed)
+        with one_blas_thread():
+            self.state_ = fitted_state(self.method, self.model, list(X), self.hop, self.epochs, self.seed)
         check_plan(self._plan(), self.hop)
         return self
 
@@ -115,7 +117,8 @@ class Denoiser(TransformerMixin, BaseEstimator):
 
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        out, verdicts = run(list(X), self._plan())
+        with one_blas_thread():
+            out, verdicts = run(list(X), self._plan())
         check_output(out)
         return np.stack(out), verdicts
 

@@ -21,10 +21,17 @@ from typer.testing import CliRunner
 import sigdenoise
 from sigdenoise.auto import select
 from sigdenoise.cli import app
+from sigdenoise.device import one_blas_thread
 from sigdenoise.errors import SettingsError
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
+
+
+def one_thread(fn, *args):
+    """fn(*args) on one BLAS thread, as sigdenoise.denoise and the command compute (device.one_blas_thread)."""
+    with one_blas_thread():
+        return fn(*args)
 
 def _clean(n=1_500, fs=250.0):
     t = np.arange(n) / fs
@@ -61,39 +68,39 @@ def test_readme_python_example_runs():
 
 
 def test_denoise_equals_auto_select_and_keeps_shape_and_dtype():
-    """auto on a (3, n) array is select.denoise's output bit for bit; 1-D, float32, (2, 3, n) and
-    int16 inputs come back in their shape and dtype (float32: the float64 result rounded once;
-    int16: rounded and clipped to its range)."""
+    """auto on a (3, n) array is select.denoise's output bit for bit (both on one BLAS thread, as the
+    API and the command compute); 1-D, float32, (2, 3, n) and int16 inputs come back in their shape
+    and dtype (float32: the float64 result rounded once; int16: rounded and clipped to its range)."""
     clean, x = _noisy()
     y = sigdenoise.denoise(x)
-    ref, _ = select.denoise(x)
+    ref, _ = one_thread(select.denoise, x)
     assert_array_equal(y, ref)
     assert all(snr(a, c) > snr(b, c) + 5 for a, b, c in zip(y, x, clean))  # measured +8-9 dB each
     one = sigdenoise.denoise(x[0])
     assert one.shape == x[0].shape and one.dtype == np.float64
-    assert_array_equal(one, select.denoise(x[:1])[0][0])
+    assert_array_equal(one, one_thread(select.denoise, x[:1])[0][0])
     f32 = sigdenoise.denoise(x.astype(np.float32))
     assert f32.dtype == np.float32
-    assert_array_equal(f32, select.denoise(x.astype(np.float32).astype(float))[0].astype(np.float32))
+    assert_array_equal(f32, one_thread(select.denoise, x.astype(np.float32).astype(float))[0].astype(np.float32))
     cube = np.stack([x[:2], x[1:]])  # (2, 2, n)
     out = sigdenoise.denoise(cube)
     assert out.shape == cube.shape
-    assert_array_equal(out.reshape(4, -1), select.denoise(cube.reshape(4, -1))[0])
+    assert_array_equal(out.reshape(4, -1), one_thread(select.denoise, cube.reshape(4, -1))[0])
     big = np.round(x * 20_000).astype(np.int16)  # peaks near 32,767: the output clips, never wraps
     yi = sigdenoise.denoise(big)
     assert yi.dtype == np.int16
-    ref_i = np.clip(np.rint(select.denoise(big.astype(float))[0]), -32768, 32767)
+    ref_i = np.clip(np.rint(one_thread(select.denoise, big.astype(float))[0]), -32768, 32767)
     assert_array_equal(yi, ref_i.astype(np.int16))
 
 
 def test_ragged_list_is_grouped_by_length():
-    """A list of signals of two lengths: each group is what select.denoise makes of it."""
+    """A list of signals of two lengths: each group is what select.denoise makes of it (one BLAS thread)."""
     _, x = _noisy(k=4)
     rows = [x[0], x[1][:900], x[2], x[3][:900]]
     out = sigdenoise.denoise(rows)
     assert [len(r) for r in out] == [1_500, 900, 1_500, 900]
-    long, _ = select.denoise(np.stack([x[0], x[2]]))
-    short, _ = select.denoise(np.stack([x[1][:900], x[3][:900]]))
+    long, _ = one_thread(select.denoise, np.stack([x[0], x[2]]))
+    short, _ = one_thread(select.denoise, np.stack([x[1][:900], x[3][:900]]))
     for a, b in zip(out, [long[0], short[0], long[1], short[1]]):
         assert_array_equal(a, b)
 

@@ -150,18 +150,13 @@ def _one(inp: Path, out: Path, options: dict) -> None:
 
 
 def _run(inp: Path, out: Path, options: dict, to_stdout: bool = False) -> None:
-    from threadpoolctl import threadpool_limits
-
-    from sigdenoise.device import resolve
+    from sigdenoise.device import one_blas_thread, resolve
     from sigdenoise.recordings import formats, npystream, pipeline
     from sigdenoise.recordings.read import open_signals
     from sigdenoise.recordings.report import write_report
 
     options = {**options, "input": inp, "out": out}
-    # One BLAS thread: an output must not depend on the machine's cores or the process it runs in
-    # (a one-file run, a worker of --jobs, a Ray task): 2 threads sum in another order, and about one
-    # value in 10,000 then rounded to the other side of its 9th digit.
-    with one_line_errors(), interrupted("nothing was written"), threadpool_limits(1):
+    with one_line_errors(), interrupted("nothing was written"), one_blas_thread():
         s = DenoiseSettings(**as_fields(options, {"id_col": "id_cols"}))
         t0 = time.perf_counter()
         pipeline.check_outputs(s)  # now, not after minutes of fitting

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sigdenoise.errors import SettingsError, require
+from sigdenoise.errors import SettingsError, SigdenoiseError, require
 
 BACKENDS = ("local", "ray")
 RAY_EXTRA = "pip install 'sigdenoise[ray]'"
@@ -83,13 +83,17 @@ def run_all(fn: Callable, calls: list[tuple], cluster: Cluster) -> Iterator[tupl
             i = pending.pop(done)
             try:
                 yield i, ray.get(done)
-            except ray.exceptions.RayTaskError as e:  # the task's own exception, as raised there
-                yield i, e.cause if isinstance(getattr(e, "cause", None), BaseException) else RuntimeError(str(e))
+            except ray.exceptions.RayTaskError as e:
+                # An error raised on purpose as itself; anything else (a bug) with the task's traceback.
+                cause = getattr(e, "cause", None)
+                yield i, cause if isinstance(cause, SigdenoiseError) else RuntimeError(str(e))
             except ray.exceptions.RayError as e:  # a worker or node lost
                 yield i, RuntimeError(f"the Ray task was lost ({type(e).__name__}: {str(e).splitlines()[0]})")
     finally:
-        for ref in pending:  # the driver stops (an error, Ctrl-C): its unfinished tasks with it
-            ray.cancel(ref, force=True)
+        if pending:  # the driver stops (an error, Ctrl-C): its unfinished tasks with it, and it
+            for ref in pending:  # waits for them to end, so that none still holds its folder's lock
+                ray.cancel(ref, force=True)
+            ray.wait(list(pending), num_returns=len(pending), timeout=60)
 
 
 # The thread pools of numpy's BLAS, OpenMP (torch) and MKL, read when each library loads.
