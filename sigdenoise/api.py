@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from sigdenoise.auto import summary as auto_summary
+from sigdenoise.device import one_blas_thread
 from sigdenoise.errors import SettingsError, require
 from sigdenoise.recordings import prefilter
 from sigdenoise.recordings.settings import METHODS
@@ -99,19 +100,17 @@ def denoise(x, fs: float | None = None, method: str = "auto", *, model: str | Pa
 
     Returns y, shaped and typed as x; with return_summary, (y, summary): the estimated noise,
     input and output SNR and gain, per signal and in total (auto/summary.py)."""
-    from sigdenoise.device import one_blas_thread
     from sigdenoise.estimators import build_plan, fitted_state
 
     check_method(method, model, hop, epochs)
     prefilter.check(fs, notch, highpass, prefix="")
     rows, restore = as_signals(x)
-    with one_blas_thread():  # the command's numbers, whatever the machine (device.one_blas_thread)
-        # A fit sees the windows the command's fit sees: the input as it is (the plan pre-filters,
-        # as the command's does, block by block for a long signal).
-        state = fitted_state(method, model, rows, hop=hop, epochs=epochs, seed=seed, device=device)
-        plan = build_plan(state, remove_lines, detrend, fs, notch, highpass)
-        check_plan(plan, hop)
-        out, verdicts = run(rows, plan)
+    # A fit sees the windows the command's fit sees: the input as it is (the plan pre-filters, as
+    # the command's does, block by block for a long signal).
+    state = fitted_state(method, model, rows, hop=hop, epochs=epochs, seed=seed, device=device)
+    plan = build_plan(state, remove_lines, detrend, fs, notch, highpass)
+    check_plan(plan, hop)
+    out, verdicts = run(rows, plan)
     check_output(out)
     y = restore(out)
     if not return_summary:
@@ -122,9 +121,11 @@ def denoise(x, fs: float | None = None, method: str = "auto", *, model: str | Pa
     return y, s
 
 
+@one_blas_thread()
 def run(rows: list[np.ndarray], plan) -> tuple[list[np.ndarray], list]:
     """Each signal of rows denoised by plan (recordings/pipeline.Plan), grouped by length (auto
-    chooses one candidate per group): the outputs and Verdicts in the rows' order."""
+    chooses one candidate per group): the outputs and Verdicts in the rows' order, on one BLAS
+    thread as the command computes (device.one_blas_thread)."""
     for n in dict.fromkeys(len(r) for r in rows):
         require(n >= plan.width, "x", f"a signal of {n} samples is shorter than the model's {plan.width}-sample window")
     plan = replace(plan, verdicts=[])

@@ -27,10 +27,12 @@ from sigdenoise.recordings.settings import AUTO_METHODS
 __all__ = ["Denoiser"]
 
 
+@one_blas_thread()
 def fitted_state(method: str, model, rows: list[np.ndarray], hop: int = 50, epochs: int = 100, seed: int = 0,
                  device: str = "cpu") -> dict:  # fmt: skip
     """What `method` learns from the signals rows (1-D arrays), as plain data: {"method": ...}
-    plus the SVD basis, the fitted or loaded autoencoder and its window scaling."""
+    plus the SVD basis, the fitted or loaded autoencoder and its window scaling (on one BLAS
+    thread, as the command fits: device.one_blas_thread)."""
     from sigdenoise.recordings import pipeline, windows
     from sigdenoise.train.reference import UNIT_SCALE
 
@@ -104,8 +106,7 @@ class Denoiser(TransformerMixin, BaseEstimator):
         check_method(self.method, self.model, self.hop, self.epochs)
         prefilter.check(self.fs, self.notch, self.highpass, prefix="")
         X = validate_data(self, X, dtype=np.float64)
-        with one_blas_thread():
-            self.state_ = fitted_state(self.method, self.model, list(X), self.hop, self.epochs, self.seed)
+        self.state_ = fitted_state(self.method, self.model, list(X), self.hop, self.epochs, self.seed)
         check_plan(self._plan(), self.hop)
         return self
 
@@ -117,8 +118,7 @@ class Denoiser(TransformerMixin, BaseEstimator):
 
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        with one_blas_thread():
-            out, verdicts = run(list(X), self._plan())
+        out, verdicts = run(list(X), self._plan())
         check_output(out)
         return np.stack(out), verdicts
 

@@ -19,14 +19,9 @@ from sigdenoise.distribute.backend import Cluster, run_all
 WHERE = ("out_dir", "backend", "ray_address", "cpus_per_task", "gpus_per_task", "jobs")
 
 
-def as_json(settings: dict) -> dict:
-    """The settings as the report holds them (JSON's types)."""
-    return json.loads(json.dumps({k: (str(v) if isinstance(v, Path) else v) for k, v in settings.items()}, default=str))
-
-
 def finished(inp: Path, out: Path, options: dict) -> bool:
     """Whether out's report says it was made from inp as it is now, with these settings."""
-    from sigdenoise.recordings.report import input_stamp, is_report, report_path
+    from sigdenoise.recordings.report import input_stamp, is_report, report_path, settings_doc
 
     report = report_path(out)
     if not (out.is_file() and is_report(report)):
@@ -34,7 +29,7 @@ def finished(inp: Path, out: Path, options: dict) -> bool:
     try:
         doc = json.loads(report.read_text(encoding="utf-8"))
         return (doc.get("input") == str(inp) and doc.get("input_stamp") == input_stamp(inp)
-                and doc.get("settings") == as_json({**options, "input": inp, "out": out}))  # fmt: skip
+                and doc.get("settings") == settings_doc({**options, "input": inp, "out": out}))  # fmt: skip
     except (OSError, ValueError):
         return False
 

@@ -93,7 +93,8 @@ def grid(
         swept = [sweeps_mod.Sweep.parse(t) for t in sweep or []]
         if swept:
             sweeps_mod.check_root(root, settings, swept)
-            runs = [(s, f) for _, s, f in sweeps_mod.runs(settings, root, swept)]
+            points = sweeps_mod.runs(settings, root, swept)
+            runs = [(s, f) for _, s, f in points]
         else:
             runs = [(settings, RunFolder(root))]
         for s, f in runs:
@@ -111,12 +112,11 @@ def grid(
                 results = [grid_mod.run(s, f, dev, training_events(bar)) for s, f in runs]
         for (s, f), df in zip(runs, results):
             grid_mod.write_outputs(df, f, s)
+        shown = [tables.to_markdown(tables.grid_table(df, "test", "mse")) for df in results]
         if swept:
-            points = [p for p, _, _ in sweeps_mod.runs(settings, root, swept)]
-            sweeps_mod.merge(root, settings, swept, list(zip(points, results)),
-                             lambda df: tables.to_markdown(tables.grid_table(df, "test", "mse")))  # fmt: skip
-    for (s, f), df in zip(runs, results):
+            sweeps_mod.merge(root, settings, swept, [p for p, _, _ in points], results, shown)
+    for (s, f), table in zip(runs, shown):
         if swept:
             stdout.print(f"\n{f.root.name}:")
-        stdout.print(tables.to_markdown(tables.grid_table(df, "test", "mse")))
+        stdout.print(table)
     err.print(f"Wrote {root} in {time.perf_counter() - t0:.1f} s on {dev or where.backend}.")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -89,17 +88,17 @@ def check_root(root: Path, settings: GridSettings, sweeps: list[Sweep]) -> None:
         raise SettingsError("--out", f"{root} holds a grid run, not a sweep; choose another --out")
 
 
-def merge(root: Path, settings: GridSettings, sweeps: list[Sweep], results: list[tuple[dict, pd.DataFrame]],
-          summary: Callable[[pd.DataFrame], str]) -> pd.DataFrame:  # fmt: skip
+def merge(root: Path, settings: GridSettings, sweeps: list[Sweep], points: list[dict], results: list[pd.DataFrame],
+          summaries: list[str]) -> pd.DataFrame:  # fmt: skip
     """<root>/results.csv: every point's rows, the swept settings as the first columns; summary.md:
-    each point's summary under its name; sweep.json: the settings and the points."""
-    frames = [df.assign(**point)[list(point) + list(df.columns)] for point, df in results]
+    each point's summary (Markdown) under its name; sweep.json: the settings and the points."""
+    frames = [df.assign(**p)[list(p) + list(df.columns)] for p, df in zip(points, results)]
     table = pd.concat(frames, ignore_index=True)
     write_text(root / "results.csv", table.to_csv(index=False))
     text = [f"# Sweep of {', '.join(s.setting for s in sweeps)}\n"]
-    text += [f"## {point_name(p)}\n\n{summary(df)}\n" for p, df in results]
+    text += [f"## {point_name(p)}\n\n{summary}\n" for p, summary in zip(points, summaries)]
     write_text(root / "summary.md", "\n".join(text))
     doc = {"settings": settings.to_dict(), "swept": [s.setting for s in sweeps],
-           "points": [point_name(p) for p, _ in results], **provenance()}  # fmt: skip
+           "points": [point_name(p) for p in points], **provenance()}  # fmt: skip
     write_text(root / SWEEP_FILE, json.dumps(doc, indent=1, default=str) + "\n")
     return table

@@ -25,6 +25,11 @@ def input_stamp(path: Path) -> dict | None:
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
+def settings_doc(options: dict) -> dict:
+    """A run's options as its report holds them: JSON's types (a path or a choice as its text)."""
+    return json.loads(json.dumps({k: (str(v) if isinstance(v, Path) else v) for k, v in options.items()}, default=str))
+
+
 def is_report(path: Path) -> bool:
     """Whether path is a regular file holding an earlier run's report (a JSON object naming the
     sigdenoise version): the only file `denoise` replaces beside its output unasked."""
@@ -44,7 +49,6 @@ def write_report(s, plan, lengths: list[int], options: dict) -> dict:  # s: Deno
 
     summary = summarize(plan.verdicts, lengths)
     doc = {"sigdenoise": __version__, "input": str(s.input), "input_stamp": input_stamp(s.input), "output": str(s.out),
-           "denoiser": plan.label,
-           "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in options.items()}, **summary}  # fmt: skip
+           "denoiser": plan.label, "settings": settings_doc(options), **summary}  # fmt: skip
     atomic.write_text(report_path(s.out), json.dumps(doc, indent=1, default=str) + "\n")
     return summary

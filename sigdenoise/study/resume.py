@@ -134,11 +134,11 @@ def _is_run(path: Path, task: bool = False) -> bool:
         names = [p.name for p in path.iterdir()]
     except (OSError, ValueError, AttributeError):
         return False
-    if not task and TASKS in names and not all(_is_run(p, task=True) for p in (path / TASKS).iterdir()):
+    tasks = path / TASKS
+    if not task and TASKS in names and not (tasks.is_dir() and all(_is_run(p, task=True) for p in tasks.iterdir())):
         return False
     allowed = RUN_ENTRIES | ({DONE} if task else {TASKS})
     return all(n in allowed or (n.startswith(".") and n.endswith(".tmp")) for n in names)
-
 
 
 def check_fresh_cache(cache: Path) -> list[Path]:
