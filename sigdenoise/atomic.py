@@ -84,6 +84,11 @@ def replacing(path: Path, make_parents: bool = True) -> Iterator[Path]:
             tmp.unlink()
 
 
+def is_leftover(name: str) -> bool:
+    """Whether a file name is a `replacing` temporary (.NAME.XXXX.tmp) that a killed process left."""
+    return name.startswith(".") and name.endswith(".tmp")
+
+
 def write_text(path: Path, text: str) -> None:
     """Write text atomically (see `replacing`)."""
     with replacing(path) as tmp:

@@ -240,3 +240,17 @@ def test_fresh_accepts_a_cache_of_task_runs_only(tmp_path):
     (tmp_path / "cache" / "grid" / "tasks" / "notes.txt").write_text("mine")
     with pytest.raises(SettingsError, match="holds grid, which is not a report cache's run folder"):
         check_fresh_cache(tmp_path / "cache")
+
+
+def test_a_task_killed_at_its_first_write_is_resumed(tmp_path):
+    """A folder holding only an atomic write's leftover (.config.json.XXXX.tmp: a task or run killed
+    while writing its first file) and the lock is taken as an empty run folder, not refused."""
+    from sigdenoise.study.resume import check_folder_is_run
+
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / ".config.json.k3j2.tmp").write_text("{")
+    (tmp_path / "t" / ".lock").write_text("1")
+    check_folder_is_run(tmp_path / "t")
+    (tmp_path / "t" / "notes.txt").write_text("mine")
+    with pytest.raises(SettingsError, match="is a folder with other files and no run's config.json"):
+        check_folder_is_run(tmp_path / "t")

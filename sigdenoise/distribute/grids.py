@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sigdenoise.atomic import write_text
+from sigdenoise.atomic import replacing, write_text
 from sigdenoise.distribute.backend import Cluster, run_all
 from sigdenoise.errors import SigdenoiseError
 from sigdenoise.study.runfolder import DONE, RESULT_COLUMNS, TASKS, RunFolder
@@ -160,13 +159,6 @@ def _seed_models(parent: RunFolder, task: RunFolder, settings: GridSettings) -> 
 
 
 def _copy(src: Path, dst: Path) -> None:
-    """src to dst, atomically (a temporary file beside dst, then renamed over it)."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.")
-    os.close(fd)
-    try:
+    """src to dst, atomically (atomic.replacing)."""
+    with replacing(dst) as tmp:
         shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

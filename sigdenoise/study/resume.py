@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sigdenoise.atomic import unwritable_reason
+from sigdenoise.atomic import is_leftover, unwritable_reason
 from sigdenoise.errors import BundleError, SettingsError
 from sigdenoise.study.runfolder import DONE, LOCK, METRICS, TASKS, RunFolder
 from sigdenoise.study.settings import GridSettings
@@ -41,7 +41,9 @@ def check_folder_is_run(root: Path) -> None:
     a run's config.json, or the current directory named as ''."""
     if str(root) in ("", "."):
         raise SettingsError("--out", "needs a folder name (the current directory is not a run folder)")
-    if root.is_dir() and not (root / "config.json").is_file() and any(p.name != LOCK for p in root.iterdir()):
+    # The lock and an atomic write's leftover are what a run killed before its first file leaves.
+    if root.is_dir() and not (root / "config.json").is_file() and any(p.name != LOCK and not is_leftover(p.name)
+                                                                       for p in root.iterdir()):  # fmt: skip
         raise SettingsError("--out", f"{root} is a folder with other files and no run's config.json; choose another --out")
 
 
@@ -138,7 +140,7 @@ def _is_run(path: Path, task: bool = False) -> bool:
     if not task and TASKS in names and not (tasks.is_dir() and all(_is_run(p, task=True) for p in tasks.iterdir())):
         return False
     allowed = RUN_ENTRIES | ({DONE} if task else {TASKS})
-    return all(n in allowed or (n.startswith(".") and n.endswith(".tmp")) for n in names)
+    return all(n in allowed or is_leftover(n) for n in names)
 
 
 def check_fresh_cache(cache: Path) -> list[Path]:
