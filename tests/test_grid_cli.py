@@ -80,6 +80,36 @@ def test_config_summary_figures(run):
     assert "| svd |" in res.stdout  # the summary table is printed
 
 
+def test_figures_drawn_side_by_side_equal_those_drawn_in_turn(run, tmp_path, monkeypatch):
+    """A run's figures are shared out among forked processes (study/drawing.py): each PNG is the
+    one drawn here, byte for byte, and a figure that fails is raised with its own error."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from sigdenoise.study import drawing, figures
+
+    out, _ = run
+    tables = [pd.read_csv(out / name) for name in ("results.csv", "probe.csv", "training_loss.csv")]
+    jobs = {}
+    for where, n in (("forked", 2), ("here", 1)):
+        monkeypatch.setattr(drawing, "processes", lambda n_jobs, n=n: n)
+        (tmp_path / where).mkdir()
+        jobs[where] = figures.write_all(tables[0], tables[1], tmp_path / where, "footer", tables[2])
+    assert [p.name for p in jobs["forked"]] == [p.name for p in jobs["here"]] == [
+        "probe_latent5_noise0.1.png", "probe_mean_latent5_noise0.1.png", "probe_latent5_noise1.png",
+        "probe_mean_latent5_noise1.png", "probe_noisy.png", "heatmap_test_mse.png", "training_loss.png"]  # fmt: skip
+    for a, b in zip(jobs["forked"], jobs["here"]):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    # The grid drew the same figures (its footer names the run).
+    assert sorted(p.name for p in (out / "figures").iterdir()) == sorted(p.name for p in jobs["here"])
+
+    monkeypatch.setattr(drawing, "processes", lambda n_jobs: 2)
+    bad = drawing.Job(figures.mse_heatmap, tmp_path / "bad.png", (tables[0].iloc[:0],))
+    with pytest.raises(Exception) as e:
+        drawing.draw([drawing.Job(figures.noisy_probe_figure, tmp_path / "ok.png", (tables[1],)), bad])
+    assert not isinstance(e.value, BrokenProcessPool) and (tmp_path / "ok.png").is_file()
+    assert not (tmp_path / "bad.png").exists()
+
+
 def test_resume_skips_finished_cells_and_extends(run):
     out, _ = run
     stamp = {p.name: p.stat().st_mtime_ns for p in (out / "models").iterdir()}

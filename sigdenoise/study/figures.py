@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 
 from sigdenoise.atomic import replacing
 from sigdenoise.models.activations import ACTIVATIONS
+from sigdenoise.study.drawing import Job, draw
 from sigdenoise.study.tables import ROW_ORDER, grid_table
 
 PANEL_ORDER = [*ACTIVATIONS, "svd"]
@@ -50,9 +51,12 @@ def save_png(fig: Figure, path: Path, **kw) -> None:
 
 
 def _save(fig: Figure, path: Path, footer: str) -> None:
+    # fig.tight_layout() leaves a placeholder layout engine behind, and savefig then draws the
+    # whole figure once more (without rendering) before the real draw: a third of its time.
+    fig.set_layout_engine(None)
     if footer:
         fig.text(0.005, 0.003, footer, fontsize=6, color="0.45", ha="left", va="bottom")
-    save_png(fig, path, dpi=110, bbox_inches="tight")
+    save_png(fig, path, dpi=110)
 
 
 def panel_colour(name: str, i: int):
@@ -84,16 +88,14 @@ def _panels(probe: pd.DataFrame, latent: int, noise: float) -> dict[str, pd.Data
 def _probe_panel(ax, t: np.ndarray, noisy: pd.DataFrame, recon: pd.DataFrame, color, mean: bool) -> None:
     """One panel: the noisy copies and their reconstructions (or the means of both), and sin(t)."""
     if mean:
-        sns.lineplot(x=t, y=noisy.groupby("t")["value"].mean().to_numpy(), ax=ax, color="0.6", lw=0.8, label="mean of noisy")
-        sns.lineplot(x=t, y=recon.groupby("t")["value"].mean().to_numpy(), ax=ax, color=color, lw=1.6, label="mean reconstruction")
+        ax.plot(t, noisy.groupby("t")["value"].mean().to_numpy(), color="0.6", lw=0.8)
+        ax.plot(t, recon.groupby("t")["value"].mean().to_numpy(), color=color, lw=1.6)
     else:
         for _, c in noisy.groupby("copy"):
             ax.plot(t, c["value"], color="0.75", lw=0.5, zorder=1)
         for _, c in recon.groupby("copy"):
             ax.plot(t, c["value"], color=color, lw=0.8, alpha=0.8, zorder=2)
-    ax.plot(t, np.sin(t), color="black", lw=1.4, zorder=3, label="sin(t)" if mean else None)
-    if ax.get_legend():
-        ax.get_legend().remove()
+    ax.plot(t, np.sin(t), color="black", lw=1.4, zorder=3)
 
 
 def probe_figure(probe: pd.DataFrame, latent: int, noise: float, path: Path, footer: str = "",
@@ -212,19 +214,30 @@ def training_curves(losses: pd.DataFrame, path: Path, footer: str = "") -> list[
     return models
 
 
-def write_all(results: pd.DataFrame, probe: pd.DataFrame, figures: Path, footer: str = "") -> list[Path]:
-    """Every figure of a run folder; returns the paths written."""
-    written = []
+def run_jobs(results: pd.DataFrame, probe: pd.DataFrame, figures: Path, footer: str = "",
+             losses: pd.DataFrame | None = None) -> list[Job]:  # fmt: skip
+    """The figures of a run folder as jobs for drawing.draw: each probe cell's two figures, the
+    noisy probe, the heatmap, and the training curves when `losses` is given."""
+    jobs = []
     cells = probe[probe["model"] != "noisy"][["latent", "noise"]].drop_duplicates()
     for latent, noise in sorted(cells.itertuples(index=False, name=None)):
         for mean in (False, True):
             name = f"probe{'_mean' if mean else ''}_latent{int(latent)}_noise{noise:g}.png"
-            probe_figure(probe, int(latent), float(noise), figures / name, footer, mean=mean)
-            written.append(figures / name)
-    noisy_probe_figure(probe, figures / "probe_noisy.png", footer)
-    mse_heatmap(results, figures / "heatmap_test_mse.png", footer)
-    written += [figures / "probe_noisy.png", figures / "heatmap_test_mse.png"]
-    return written
+            jobs.append(Job(probe_figure, figures / name, (probe, int(latent), float(noise)), {"footer": footer, "mean": mean}))
+    jobs.append(Job(noisy_probe_figure, figures / "probe_noisy.png", (probe,), {"footer": footer}))
+    jobs.append(Job(mse_heatmap, figures / "heatmap_test_mse.png", (results,), {"footer": footer}))
+    if losses is not None:
+        jobs.append(Job(training_curves, figures / "training_loss.png", (losses,), {"footer": footer}))
+    return jobs
+
+
+def write_all(results: pd.DataFrame, probe: pd.DataFrame, figures: Path, footer: str = "",
+              losses: pd.DataFrame | None = None) -> list[Path]:  # fmt: skip
+    """Every figure of a run folder (run_jobs), drawn side by side (drawing.draw); returns the
+    paths written."""
+    jobs = run_jobs(results, probe, figures, footer, losses)
+    draw(jobs)
+    return [job.path for job in jobs]
 
 
 def ci_figure(summary: pd.DataFrame, path: Path, footer: str = "", metric: str = "test MSE") -> None:

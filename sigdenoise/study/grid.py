@@ -228,10 +228,9 @@ def write_outputs(results: pd.DataFrame, folder: RunFolder, settings: GridSettin
               f"epochs {settings.epochs}, n_train {settings.n_train}, seeds {list(settings.seeds)}")  # fmt: skip
     footer = f"sigdenoise {folder.root} | {detail}"
     write_text(folder.root / "summary.md", tables.summary_markdown(results, header=f"Run `{folder.root}`: {detail}."))
-    figures.write_all(results, pd.read_csv(folder.probe_path), folder.figures, footer)
     loss_path = folder.root / "training_loss.csv"
-    if loss_path.is_file():
-        figures.training_curves(pd.read_csv(loss_path), folder.figures / "training_loss.png", footer)
+    losses = pd.read_csv(loss_path) if loss_path.is_file() else None
+    figures.write_all(results, pd.read_csv(folder.probe_path), folder.figures, footer, losses)
 
 
 def probe_table(entries: list[dict], probe: scoring.EvalSet) -> pd.DataFrame:

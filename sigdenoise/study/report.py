@@ -27,7 +27,7 @@ from sigdenoise.evaluate.subspace import linear_decoder_basis, principal_angles
 from sigdenoise.models import bundle
 from sigdenoise.models.activations import ACTIVATIONS
 from sigdenoise.models.svd import SVDProjector
-from sigdenoise.study import figures, grid, report_rows, report_text, resume, tables
+from sigdenoise.study import drawing, figures, grid, report_rows, report_text, resume, tables
 from sigdenoise.study.runfolder import RunFolder, git_commit, locked, with_integers
 from sigdenoise.study.settings import GridSettings, ReportSettings
 
@@ -93,18 +93,19 @@ def report_table(settings: ReportSettings, gs: GridSettings, models: dict[int, l
 
 
 def write_figures(df: pd.DataFrame, probe: pd.DataFrame, figs: Path, footer: str, latents, activation: str) -> None:
-    """The grid's figures, and the test-MSE intervals of the study and of the variants (on `activation`)."""
-    figures.write_all(df, probe, figs, footer)
+    """The grid's figures, and the test-MSE intervals of the study and of the variants (on
+    `activation`), drawn side by side (study/drawing.py)."""
     summary = stats.summarise(df[(df["eval"] == "test") & (df["family"] == "all")].assign(label=lambda d: tables.label(d)),
                               ["label", "latent", "noise"], "mse")  # fmt: skip
     free = summary[summary["latent"].isna()]
     summary = pd.concat([summary[summary["latent"].notna()]] + [free.assign(latent=k) for k in latents])
     # AE variant labels read "<activation> (<variant>)".
     is_variant = summary["label"].str.match("^(" + "|".join(ACTIVATIONS) + r") \(")
-    figures.ci_figure(summary[~is_variant], figs / "ci_test_mse.png", footer)
     keep = (summary["latent"] == 5) & (~summary["label"].isin(ACTIVATIONS) | (summary["label"] == activation))
     keep &= ~is_variant | summary["label"].str.startswith(activation + " (")
-    figures.ci_figure(summary[keep], figs / "variants_test_mse.png", footer)
+    drawing.draw([*figures.run_jobs(df, probe, figs, footer),
+                  drawing.Job(figures.ci_figure, figs / "ci_test_mse.png", (summary[~is_variant],), {"footer": footer}),
+                  drawing.Job(figures.ci_figure, figs / "variants_test_mse.png", (summary[keep],), {"footer": footer})])  # fmt: skip
 
 
 def build(settings: ReportSettings, out: Path, cache: Path, device: torch.device | str,
