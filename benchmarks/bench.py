@@ -30,7 +30,8 @@ from sigdenoise import seeds as seed_streams
 from sigdenoise import synthetic
 from sigdenoise.device import resolve
 from sigdenoise.models.activations import ACTIVATIONS
-from sigdenoise.models.autoencoder import Autoencoder, layer_sizes
+from sigdenoise.models.architecture import layer_sizes
+from sigdenoise.models.autoencoder import Autoencoder
 from sigdenoise.study.settings import DEFAULT_EPOCHS
 from sigdenoise.train.common import batch_slices
 from sigdenoise.train.members import Member

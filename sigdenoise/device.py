@@ -4,10 +4,12 @@ place a denoise's BLAS threads are fixed (`one_blas_thread`)."""
 from __future__ import annotations
 
 from contextlib import contextmanager
-
-import torch
+from typing import TYPE_CHECKING
 
 from sigdenoise.errors import SettingsError
+
+if TYPE_CHECKING:
+    import torch
 
 DEVICES = ("auto", "cpu", "cuda")  # the --device choices of every command
 DEFAULT_DEVICE = "auto"
@@ -15,7 +17,10 @@ HELP = "auto takes CUDA when present."
 
 
 def resolve(name: str = DEFAULT_DEVICE) -> torch.device:
-    """auto: CUDA when present, else CPU. Asking for cuda without it is a SettingsError."""
+    """auto: CUDA when present, else CPU. Asking for cuda without it is a SettingsError. torch is
+    imported here, not with this module: the settings that name a device do not need it."""
+    import torch
+
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():

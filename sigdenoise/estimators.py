@@ -74,7 +74,7 @@ def build_plan(state: dict, remove_lines: bool = False, detrend: bool = False, f
         basis = state["basis"]
         plan = pipeline.Plan(lambda z: (z @ basis) @ basis.T, state["width"], state["hop"], state["scale"], state["label"])
     else:
-        plan = pipeline.Plan(model_fn(state["net"]), state["width"], state["hop"], state["scale"], state["label"])
+        plan = pipeline.Plan(model_fn(state["net"]), state["width"], state["hop"], state["scale"], state["label"], torch=True)
     plan.notch, plan.detrend = remove_lines, detrend
     plan.fs, plan.notch_hz, plan.highpass = fs, notch, highpass
     return plan

@@ -1,6 +1,8 @@
 """`denoise` and `train` through CliRunner, with every output read back: SNR floors per method and
 noise level, shapes kept, amplitude and offset kept, bad inputs, and the trained bundles."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -196,6 +198,36 @@ def test_default_model_is_small_and_loads_as_weights():
     assert (meta["activation"], meta["latent"], meta["n_samples"]) == ("gelu", 5, 100)
 
 
+def test_packaged_model_in_numpy_equals_it_in_torch(tmp_path):
+    """bundle.numpy_fn (auto's packaged candidate, without torch) against model_fn (torch) on 5,000
+    windows of noisy study signals: float32 rounding apart (max |difference| 3.6e-6, outputs up to
+    about 2: a few dozen float32 steps through 8 layers). Any other kind of model is a BundleError; corrupt weights are named."""
+    model, meta = bundle.load(default_model_path())
+    fn, meta2 = bundle.numpy_fn(default_model_path())
+    assert meta2 == meta
+    x = synthetic.training_set(7, 5_000, 2.25)
+    x = (x + 0.5 * np.random.default_rng(7).standard_normal(x.shape)) / 2
+    want, got = bundle.model_fn(model)(x), fn(x)
+    assert got.dtype == np.float64 and got.shape == want.shape
+    assert np.abs(got - want).max() < 1e-5 and np.abs(want).max() > 0.5
+    small = bundle.numpy_fn(default_model_path(), batch=7)[0]
+    assert np.array_equal(small(x[:50]), got[:50])  # batches change nothing
+
+    tanh = Autoencoder("tanh", 5)
+    bundle.save(tmp_path / "tanh.safetensors", tanh, {"scale": {"center": 0.0, "half_range": 1.0}})
+    with pytest.raises(BundleError, match="numpy runs a plain gelu model"):
+        bundle.numpy_fn(tmp_path / "tanh.safetensors")
+    gelu = Autoencoder("gelu", 5)
+    with torch.no_grad():
+        gelu.layers[3].bias[0] = float("inf")
+    from safetensors.torch import save_file
+
+    save_file({k: v.contiguous() for k, v in gelu.state_dict().items()}, str(tmp_path / "inf.safetensors"),
+              metadata={"sigdenoise": json.dumps({**meta, "activation": "gelu"})})  # fmt: skip
+    with pytest.raises(BundleError, match="layer 3 hold NaN or inf"):
+        bundle.numpy_fn(tmp_path / "inf.safetensors")
+
+
 def test_train_plain_is_the_reference_loop(tmp_path):
     res = cli("train", "--no-scale", "--train-noise", "0", "--activation", "tanh", "--epochs", "2", "--n-train", "600", "--out", tmp_path / "m.safetensors")
     assert res.exit_code == 0, res.output
@@ -314,7 +346,9 @@ def test_a_failed_model_write_is_one_error_and_leaves_nothing(tmp_path, monkeypa
 
         monkeypatch.setattr(atomic.os, "replace", boom)
     else:
-        monkeypatch.setattr(bundle, "save_file", boom)
+        import safetensors.torch
+
+        monkeypatch.setattr(safetensors.torch, "save_file", boom)  # bundle.save imports it when it runs
     with pytest.raises(BundleError, match="m.safetensors: cannot write the model"):
         bundle.save(tmp_path / "m.safetensors", Autoencoder("relu", 5, 0), {})
     assert list(tmp_path.iterdir()) == []

@@ -115,6 +115,29 @@ def test_help_lists_every_command_without_importing_them():
         assert res.exit_code == 0 and "Usage: " in res.output
 
 
+def test_auto_denoise_runs_without_torch(tmp_path):
+    """`denoise` by auto (the default) neither imports torch nor scikit-learn, in a fresh process: the
+    packaged autoencoder candidate runs in numpy (bundle.numpy_fn), and every module on the way
+    reads the registries' names without torch (a 10-signal file: 2.5-2.8 s from 6.1-6.2 s,
+    benchmarks/README.md). Its output is the file the run with torch writes, byte for byte."""
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(3)
+    t = np.arange(200) * 0.05
+    np.savetxt(tmp_path / "ten.csv", np.sin(np.outer(1 + np.arange(10) / 5, t)) + 0.3 * rng.standard_normal((10, 200)),
+               delimiter=",")  # fmt: skip
+    code = ("import sys; from typer.testing import CliRunner; from sigdenoise.cli import app; "
+            f"r = CliRunner().invoke(app, ['denoise', {str(tmp_path / 'ten.csv')!r}, '-o', {str(tmp_path / 'out.csv')!r}]); "
+            "print(r.exit_code, 'torch' in sys.modules, 'sklearn' in sys.modules); print(r.output)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+    assert out.splitlines()[0] == "0 False False", out
+    # The same run in this process (torch loaded) writes the same bytes.
+    res = cli("denoise", tmp_path / "ten.csv", "-o", tmp_path / "again.csv")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "again.csv").read_bytes()
+
+
 def test_progress_in_a_log_is_periodic_plain_lines():
     """LogProgress (stderr not a terminal) with a fake clock: 300 epochs at 2 a second print a line
     every 30 s with count, percent, rate and time left, and one when done: 5 lines; a long path

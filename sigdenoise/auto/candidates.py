@@ -215,8 +215,8 @@ def _packaged() -> tuple[Callable[[np.ndarray], np.ndarray], int, dict | None]:
     window, and its training range; loaded once."""
     from sigdenoise.models import bundle
 
-    model, meta = bundle.load(bundle.default_model_path())
-    return bundle.model_fn(model), int(meta["n_samples"]), meta.get("scale") if meta.get("scaled_windows") else None
+    fn, meta = bundle.numpy_fn(bundle.default_model_path())  # numpy: auto runs without torch
+    return fn, int(meta["n_samples"]), meta.get("scale") if meta.get("scaled_windows") else None
 
 
 def ae_packaged(x: np.ndarray, sigma: np.ndarray) -> np.ndarray:

@@ -25,7 +25,6 @@ from typer.core import TyperCommand
 
 from sigdenoise import device
 from sigdenoise.errors import SigdenoiseError, count  # count: the commands' messages use it too
-from sigdenoise.train.objectives import NOISE_KINDS
 
 # Click's UsageError, the base of every parsing error (vendored inside typer since 0.29).
 UsageError = typer.BadParameter.__bases__[0]
@@ -105,7 +104,6 @@ class Layout(str, Enum):
 
 
 Device = Enum("Device", {d: d for d in device.DEVICES}, type=str)
-NoiseKind = Enum("NoiseKind", {k.replace("-", "_"): k for k in NOISE_KINDS}, type=str)
 DeviceOpt = Annotated[Device, typer.Option(help=device.HELP)]
 LayoutOpt = Annotated[Layout, typer.Option(help="rows: one signal per line; columns: one per column (the study's 100 x N matrix); "
                                                 "auto: columns when the header names a time column (time_s,voltage_V), else rows.")]
@@ -250,3 +248,14 @@ def interrupted(what: str = "rerun the same command to resume") -> Iterator[None
         yield
     except KeyboardInterrupt:
         raise fail(f"interrupted; {what}", INTERRUPTED) from None
+
+
+def __getattr__(name: str):
+    """NoiseKind, made on first use (PEP 562): its names live in train/objectives.py, which
+    imports torch, and `denoise` starts without torch."""
+    if name == "NoiseKind":
+        from sigdenoise.train.objectives import NOISE_KINDS
+
+        kind = globals()[name] = Enum("NoiseKind", {k.replace("-", "_"): k for k in NOISE_KINDS}, type=str)
+        return kind
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -160,7 +160,7 @@ def _run(inp: Path, out: Path, options: dict, to_stdout: bool = False) -> None:
         s = DenoiseSettings(**as_fields(options, {"id_col": "id_cols"}))
         t0 = time.perf_counter()
         pipeline.check_outputs(s)  # now, not after minutes of fitting
-        dev = resolve(s.device)
+        dev = s.device if s.auto else resolve(s.device)  # auto's candidates run on the CPU, without torch
         if npystream.is_long(s.input, s.layout, s.id_cols) and s.out.suffix.lower() == ".npy":
             plan, lengths = long_npy(s, dev)
             summary = write_report(s, plan, lengths, options)

@@ -12,16 +12,17 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-
-import torch
-import torch.nn.functional as F
+from typing import TYPE_CHECKING
 
 from sigdenoise.errors import SettingsError
+
+if TYPE_CHECKING:
+    import torch
 
 LEAKY_SLOPE = 0.01  # fixed slope of leakyrelu (DESIGN.md §1)
 PRELU_INIT = 0.25  # PyTorch's nn.PReLU default
 
-Fn = Callable[[torch.Tensor, "torch.Tensor | None"], torch.Tensor]
+Fn = Callable[["torch.Tensor", "torch.Tensor | None"], "torch.Tensor"]
 
 
 def _gelu_derivative(z: torch.Tensor, _slope=None) -> torch.Tensor:
@@ -62,10 +63,10 @@ REGISTRY: dict[str, ActivationSpec] = {
     "relu": ActivationSpec(lambda h, s=None: torch.relu(h), lambda z, s=None: (z > 0).to(z.dtype), "pwl", 0.0),
     "sigmoid": ActivationSpec(lambda h, s=None: torch.sigmoid(h), _sigmoid_derivative, "sigmoid"),
     "tanh": ActivationSpec(lambda h, s=None: torch.tanh(h), lambda z, s=None: 1 - torch.tanh(z).pow(2), "tanh"),
-    "leakyrelu": ActivationSpec(lambda h, s=None: F.leaky_relu(h, LEAKY_SLOPE), lambda z, s=None: _step(z, LEAKY_SLOPE),
+    "leakyrelu": ActivationSpec(lambda h, s=None: torch.nn.functional.leaky_relu(h, LEAKY_SLOPE), lambda z, s=None: _step(z, LEAKY_SLOPE),
                                 "pwl", LEAKY_SLOPE),  # fmt: skip
     "prelu": ActivationSpec(lambda h, s: torch.where(h >= 0, h, s * h), lambda z, s: _step(z, s), "pwl", learned=True),
-    "gelu": ActivationSpec(lambda h, s=None: F.gelu(h), _gelu_derivative, "gelu"),
+    "gelu": ActivationSpec(lambda h, s=None: torch.nn.functional.gelu(h), _gelu_derivative, "gelu"),
 }
 ACTIVATIONS: tuple[str, ...] = tuple(REGISTRY)
 LEARNED = frozenset(name for name, a in REGISTRY.items() if a.learned)  # a learned slope per layer
@@ -81,11 +82,25 @@ def spec(name: str) -> ActivationSpec:
         raise SettingsError("--activation", f"unknown activation {name!r}; choose from {', '.join(ACTIVATIONS)}") from None
 
 
-def apply(name: str, h: torch.Tensor, slope: torch.Tensor | None = None) -> torch.Tensor:
+def _apply(name: str, h: torch.Tensor, slope: torch.Tensor | None = None) -> torch.Tensor:
     """Apply activation `name` to h; `slope` (broadcastable to h) is used by a learned one only."""
     return spec(name).fn(h, slope)
 
 
-def derivative(name: str, pre: torch.Tensor, slope: torch.Tensor | None = None) -> torch.Tensor:
+def _derivative(name: str, pre: torch.Tensor, slope: torch.Tensor | None = None) -> torch.Tensor:
     """d act(z) / dz at the pre-activation z, elementwise, differentiable where the activation is."""
     return spec(name).derivative(pre, slope)
+
+
+def __getattr__(name: str):
+    """`apply` and `derivative` (above, as _apply and _derivative), served once torch is bound
+    here (PEP 562). The registry's names and kernels are read without torch (the denoise command,
+    settings, tables: about 2 s of start-up); its functions call torch. Every module that runs
+    an activation imports apply or derivative by name, or imports one that does, so torch is bound
+    before torch.compile traces any of them (a first import inside a trace breaks fullgraph)."""
+    if name in ("apply", "derivative"):
+        import torch
+
+        globals().update(torch=torch, apply=_apply, derivative=_derivative)
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,24 +3,32 @@
 The metadata holds what `denoise` needs to rebuild and use the model: activation, latent,
 n_samples, and the amplitude range of the training signals, so that a user's windows can be scaled
 into it.
+
+torch is imported by the functions that build or save a torch model, not here: reading a file's
+metadata and `numpy_fn` (auto's packaged candidate) do without it.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, safe_open, save_file
+from safetensors import SafetensorError, safe_open
 
 from sigdenoise.atomic import replacing, unwritable_reason
 from sigdenoise.errors import BundleError, OutputError, finite
 from sigdenoise.models.activations import ACTIVATIONS
-from sigdenoise.models.autoencoder import LATENTS, Autoencoder
+from sigdenoise.models.architecture import LATENTS, layer_sizes
+
+if TYPE_CHECKING:
+    import torch
+
+    from sigdenoise.models.autoencoder import Autoencoder
 
 FORMAT = "sigdenoise-ae/1"
 DEFAULT_MODEL = "default-ae.safetensors"  # the packaged autoencoder, in sigdenoise/data/
@@ -43,6 +51,9 @@ def check_target(path: Path) -> None:
 def save(path: Path, model: Autoencoder, meta: dict) -> None:
     """Write weights and metadata atomically (atomic.replacing): the file gets the mode open()
     would give it (safetensors creates 0600), and a failure leaves nothing behind."""
+    import torch
+    from safetensors.torch import save_file
+
     path = Path(path)
     check_target(path)
     head = {
@@ -82,7 +93,7 @@ def read_format(path: Path, fmt: str) -> dict:
     if not path.is_file():
         raise BundleError(f"{path}: no such model file")
     try:
-        with safe_open(str(path), framework="pt") as f:
+        with safe_open(str(path), framework="numpy") as f:
             raw = (f.metadata() or {}).get("sigdenoise")
     except (SafetensorError, OSError, ValueError) as e:
         raise BundleError(f"{path}: not a sigdenoise model (unreadable safetensors: {e})") from None
@@ -132,6 +143,8 @@ def check_meta(path: Path, meta: dict) -> None:
 
 def load(path: Path, device: torch.device | str = "cpu") -> tuple[Autoencoder, dict]:
     """Rebuild the model from weights only; a wrong or corrupt file raises BundleError."""
+    from sigdenoise.models.autoencoder import Autoencoder
+
     meta = read_meta(path)
     try:
         model = Autoencoder(meta["activation"], int(meta["latent"]), int(meta["seed"]), int(meta["n_samples"]),
@@ -147,6 +160,9 @@ def load(path: Path, device: torch.device | str = "cpu") -> tuple[Autoencoder, d
 def load_weights(path: Path, model: torch.nn.Module, described: str, hint: str = "") -> None:
     """Load a model file's weights into `model`, built from its metadata (`described` says what it
     is); BundleError naming the file if they do not fit it or hold NaN or inf."""
+    import torch
+    from safetensors.torch import load_file
+
     try:
         tensors = load_file(str(path))
         model.load_state_dict(tensors)
@@ -164,6 +180,8 @@ def default_model_path() -> Path:
 
 def model_fn(model: torch.nn.Module, batch: int = 1 << 16) -> Callable[[np.ndarray], np.ndarray]:
     """Run a torch model on numpy windows in float32 batches; returns float64."""
+    import torch
+
     p = next(model.parameters())
 
     def fn(z: np.ndarray) -> np.ndarray:
@@ -175,3 +193,46 @@ def model_fn(model: torch.nn.Module, batch: int = 1 << 16) -> Callable[[np.ndarr
         return out
 
     return fn
+
+
+def numpy_fn(path: Path, batch: int = 1 << 16) -> tuple[Callable[[np.ndarray], np.ndarray], dict]:
+    """A plain gelu model's forward pass (the packaged model's kind: not a VAE, linear output) in
+    numpy float32, as model_fn runs it in torch, and the file's metadata. auto runs the packaged
+    model as a candidate on nearly every input, and importing torch for it was 2 s of a small
+    file's run. Each layer's x·Wᵀ + b is summed in float64 and rounded to float32 (float32 products
+    are exact in float64, so a row's output does not depend on the rows beside it, as BLAS's float32
+    blocking made it do by up to 5e-7), then GELU in float32 as torch computes it, x·0.5·(1 + erf(x/√2)).
+    Equal to model_fn's output to float32 rounding (tests/test_denoise_cli.py). Any other model is a
+    BundleError: model_fn runs those."""
+    meta = read_meta(path)
+    if meta["activation"] != "gelu" or meta.get("vae") or meta.get("output", "linear") != "linear":
+        raise BundleError(f"{path}: numpy runs a plain gelu model with a linear output only; load it with torch")
+    from safetensors.numpy import load_file
+    from scipy.special import erf
+
+    sizes = layer_sizes(int(meta["latent"]), int(meta["n_samples"]), meta.get("width"))
+    try:
+        t = load_file(str(path))
+        layers = [(t[f"layers.{i}.weight"].T, t[f"layers.{i}.bias"]) for i in range(len(sizes) - 1)]
+    except (SafetensorError, KeyError) as e:
+        raise BundleError(f"{path}: weights do not fit a gelu latent-{meta['latent']} model: {e}") from None
+    for i, (w, b) in enumerate(layers):
+        if w.shape != (sizes[i], sizes[i + 1]) or b.shape != (sizes[i + 1],) or w.dtype != np.float32:
+            raise BundleError(f"{path}: weights of layer {i} do not fit a gelu latent-{meta['latent']} model")
+        if not (np.isfinite(w).all() and np.isfinite(b).all()):
+            raise BundleError(f"{path}: weights of layer {i} hold NaN or inf; the model is unusable")
+    layers = [(np.ascontiguousarray(w, dtype=np.float64), b.astype(np.float64)) for w, b in layers]
+    half, root_half = np.float32(0.5), np.float32(math.sqrt(0.5))
+
+    def fn(z: np.ndarray) -> np.ndarray:
+        out = np.empty(z.shape)
+        for i in range(0, len(z), batch):
+            h = np.asarray(z[i : i + batch], dtype=np.float32)  # the model's input, as model_fn's
+            for k, (w, b) in enumerate(layers):
+                h = (h @ w + b).astype(np.float32)
+                if k < len(layers) - 1:
+                    h = h * half * (1 + erf(h * root_half))
+            out[i : i + batch] = h
+        return out
+
+    return fn, meta

@@ -17,11 +17,11 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from sigdenoise.atomic import unwritable_reason
 from sigdenoise.errors import OutputError, SettingsError, SignalIOError, count, require
@@ -39,7 +39,6 @@ from sigdenoise.recordings.read import Chunk
 from sigdenoise.recordings.report import is_report, report_path
 from sigdenoise.recordings.settings import AUTO_METHODS, SYNTHETIC_RANK, DenoiseSettings
 from sigdenoise.recordings.write import Writer, refuse_same
-from sigdenoise.train.common import cpu_threads
 
 FIT_WINDOWS = 50_000  # at most this many of the input's windows are used to fit
 # Fitting fails on a few signals one window long each: no shifted copies share their structure.
@@ -209,11 +208,26 @@ def denoise_chunk(chunk: Chunk, plan: Plan, path) -> np.ndarray | list[np.ndarra
     return plan.run(vals) if isinstance(vals, np.ndarray) else plan.run_ragged(vals)
 
 
+@contextmanager
+def _one_torch_thread(plan: Plan):
+    """torch on one CPU thread while `plan` runs, if it runs torch (a model's batches are too small
+    for intra-op threads to pay); a plan without torch does not import it."""
+    if not plan.torch:
+        yield
+        return
+    import torch
+
+    from sigdenoise.train.common import cpu_threads
+
+    with cpu_threads(1, torch.device("cpu")):
+        yield
+
+
 def stream(chunks: Iterator[Chunk], plan: Plan, path) -> Iterator[tuple[Chunk, np.ndarray | list[np.ndarray]]]:
     """(chunk, denoised) in order, each chunk denoised on a second thread while the caller writes
     the previous one and the next is parsed: torch and most numpy release the GIL, so on two cores
     the model's time hides behind the text work. At most two chunks are in flight."""
-    with ThreadPoolExecutor(1) as pool, cpu_threads(1, torch.device("cpu")):
+    with ThreadPoolExecutor(1) as pool, _one_torch_thread(plan):
         pending = None
         for chunk in chunks:
             job = pool.submit(denoise_chunk, chunk, plan, path)

@@ -5,6 +5,10 @@ SVD or autoencoder fitted on the input's own windows.
 A Plan denoises signals of one length (k, n): the pre-filters of a known rate first, blind lines
 and drift if asked, then its denoiser; a signal longer than longsig.LONG goes in blocks, the
 same calls whether it is in memory or streamed from a file. Each signal gets a Verdict.
+
+torch, scikit-learn and the trainer are imported by the plans that use them, not here: auto's
+path (the default) then starts without them, about 3 s of a small file's run on the project's
+2-core VM (benchmarks/README.md, issue 15).
 """
 
 from __future__ import annotations
@@ -12,22 +16,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
-from sigdenoise import synthetic
 from sigdenoise.auto import candidates, noise, select
 from sigdenoise.auto.select import Verdict
 from sigdenoise.errors import BundleError, SettingsError
-from sigdenoise.models import bundle
-from sigdenoise.models.bundle import DEFAULT_MODEL, default_model_path, model_fn
-from sigdenoise.models.svd import SVDProjector, gavish_donoho_rank
 from sigdenoise.recordings import longsig, prefilter, windows
-from sigdenoise.train import front
-from sigdenoise.train.front import Recipe
-from sigdenoise.train.members import Member
-from sigdenoise.train.reference import UNIT_SCALE
+
+if TYPE_CHECKING:
+    from sigdenoise.models.svd import SVDProjector
 
 SETTLE = 15  # time constants a pre-filter's response needs inside a block's context (Plan._check_context)
 
@@ -54,6 +53,8 @@ class Plan:
     """An unscaled window model's training range ({center, half_range}), to warn about inputs
     that lie outside it; `outside` counts those signals."""
     outside: int = 0
+    torch: bool = False
+    """Whether the denoiser runs torch (pipeline.stream then holds it to one CPU thread)."""
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """Denoise signals of one length x (k, n), adding their verdicts to `verdicts` (with the
@@ -186,7 +187,8 @@ def auto_plan(method: str, seed: int = 0) -> Plan:
                                             f"signals of {x.shape[-1]}")  # fmt: skip
         return select.denoise(x, family, seed)
 
-    return Plan(None, 1, 1, None, label, whole=whole)
+    # Of auto's candidates only the packaged U-Net (--method dae) runs torch (auto/candidates.py).
+    return Plan(None, 1, 1, None, label, whole=whole, torch=method == "dae")
 
 
 def load_plan(path: Path | None, hop: int, scaled: bool | None, device="cpu") -> Plan:
@@ -194,20 +196,26 @@ def load_plan(path: Path | None, hop: int, scaled: bool | None, device="cpu") ->
     scaled None: as the model was trained. A grid's models saw raw signals, and scaling a noisy
     window by its own range shrinks the signal (a gelu grid model at noise 0.5: MSE 0.79 scaled,
     0.34 unscaled; development)."""
-    model, meta = bundle.load(path or default_model_path(), device)
+    from sigdenoise.models import bundle
+
+    model, meta = bundle.load(path or bundle.default_model_path(), device)
     scaled = bool(meta.get("scaled_windows", False)) if scaled is None else scaled
     scale = meta.get("scale") if scaled else None
     if scaled and not scale:
         raise BundleError(f"{path}: the model records no training range ('scale'); use --no-scale")
-    name = Path(path).name if path else f"default model ({DEFAULT_MODEL})"
+    name = Path(path).name if path else f"default model ({bundle.DEFAULT_MODEL})"
     label = f"{name}: ae {meta['activation']} latent {meta['latent']}, train noise {meta.get('train_noise', 0)}"
     trained = meta.get("scale") if not scaled and isinstance(meta.get("scale"), dict) else None
-    return Plan(model_fn(model), int(meta["n_samples"]), hop, scale, label, trained_on=trained)
+    return Plan(bundle.model_fn(model), int(meta["n_samples"]), hop, scale, label, trained_on=trained, torch=True)
 
 
-def synthetic_svd_plan(rank: int, hop: int, scaled: bool, n_train: int = synthetic.N_TRAIN, sd: float = synthetic.SD) -> Plan:
+def synthetic_svd_plan(rank: int, hop: int, scaled: bool) -> Plan:
     """The study's SVD projector, fitted on the synthetic training set (seed 0)."""
-    clean = synthetic.training_set(0, n_train, sd)
+    from sigdenoise import synthetic
+    from sigdenoise.models import bundle
+    from sigdenoise.models.svd import SVDProjector
+
+    clean = synthetic.training_set(0, synthetic.N_TRAIN, synthetic.SD)
     proj = SVDProjector(rank).fit(clean)
     scale = bundle.training_range(clean) if scaled else None
     return Plan(proj.denoise, clean.shape[1], hop, scale, f"svd rank {rank} (synthetic)")
@@ -216,18 +224,23 @@ def synthetic_svd_plan(rank: int, hop: int, scaled: bool, n_train: int = synthet
 def fit_plan(method: str, raw: np.ndarray, hop: int, scaled: bool, rank: int | None = None,
              activation="gelu", latent=5, epochs=100, seed=0, device="cpu", on_epoch=None) -> Plan:  # fmt: skip
     """Fit on the input's own windows raw (m, W): SVD (rank by Gavish–Donoho unless given) or an AE."""
+    from sigdenoise.models.bundle import model_fn
+    from sigdenoise.train.reference import UNIT_SCALE
+
     scale = UNIT_SCALE if scaled else None
     if method == "svd":
         proj = fit_svd(raw, scale, rank)
         return Plan(proj.denoise, raw.shape[1], hop, scale, f"svd rank {proj.rank} fitted on {len(raw)} windows")
     model = fit_ae(raw, scale, activation, latent, epochs, seed, device, on_epoch)
     label = f"ae {activation} latent {latent} fitted on {len(raw)} windows, {epochs} epochs"
-    return Plan(model_fn(model), raw.shape[1], hop, scale, label)
+    return Plan(model_fn(model), raw.shape[1], hop, scale, label, torch=True)
 
 
 def fit_svd(raw: np.ndarray, scale: dict | None, rank: int | None = None) -> SVDProjector:
     """An SVD projector of the windows raw (m, W) mapped into `scale`, of rank `rank` or, when
     None, the Gavish–Donoho threshold's."""
+    from sigdenoise.models.svd import SVDProjector, gavish_donoho_rank
+
     z, _ = windows.to_model(raw, scale)
     proj = SVDProjector(raw.shape[1]).fit(z)  # every component, then keep the rank
     proj.rank = min(rank, len(proj.singular_values_)) if rank else gavish_donoho_rank(proj.singular_values_, z.shape)
@@ -239,6 +252,12 @@ def fit_ae(raw: np.ndarray, scale: dict | None, activation="gelu", latent=5, epo
            on_epoch=None):  # fmt: skip
     """An autoencoder trained x -> x on the windows raw (m, W) mapped into `scale`; on_epoch(epoch,
     losses) after each epoch (progress)."""
+    import torch
+
+    from sigdenoise.train import front
+    from sigdenoise.train.front import Recipe
+    from sigdenoise.train.members import Member
+
     z, _ = windows.to_model(raw, scale)
     # The stacked engine's tape, 4x the reference loop (benchmarks/README.md), not compiled: a
     # one-off fit would wait 20-35 s for a cold compile, more than compiling saves it.

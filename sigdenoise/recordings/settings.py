@@ -15,7 +15,7 @@ from pathlib import Path
 from sigdenoise.device import DEFAULT_DEVICE, DEVICES
 from sigdenoise.errors import OptionsConflict, finite, require
 from sigdenoise.models.activations import ACTIVATIONS
-from sigdenoise.models.autoencoder import LATENTS
+from sigdenoise.models.architecture import LATENTS
 from sigdenoise.recordings.csvtext import DELIMITERS
 from sigdenoise.recordings.windows import WINDOW
 

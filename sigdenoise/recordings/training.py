@@ -19,7 +19,7 @@ from sigdenoise import synthetic
 from sigdenoise.errors import finite, require
 from sigdenoise.models import bundle
 from sigdenoise.models.activations import ACTIVATIONS
-from sigdenoise.models.autoencoder import LATENTS
+from sigdenoise.models.architecture import LATENTS
 from sigdenoise.recordings.pipeline import peek_windows
 from sigdenoise.recordings.read import open_signals
 from sigdenoise.recordings.windows import WINDOW

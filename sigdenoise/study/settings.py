@@ -14,7 +14,7 @@ from sigdenoise import synthetic
 from sigdenoise.device import DEFAULT_DEVICE, DEVICES
 from sigdenoise.errors import SettingsError, finite, require
 from sigdenoise.models.activations import ACTIVATIONS
-from sigdenoise.models.autoencoder import LATENTS
+from sigdenoise.models.architecture import LATENTS
 from sigdenoise.train.common import BATCH_SIZE, DEFAULT_EPOCHS, LR, MAX_EPOCHS, SEED_LIMIT
 from sigdenoise.train.objectives import VARIANTS, VariantSettings
 

@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 from sigdenoise.models.activations import ACTIVATIONS, LEARNED, apply
-from sigdenoise.models.autoencoder import Autoencoder, layer_sizes
+from sigdenoise.models.architecture import layer_sizes
+from sigdenoise.models.autoencoder import Autoencoder
 from sigdenoise.train.members import Member
 
 

@@ -21,7 +21,7 @@ import torch
 from torch.func import grad_and_value, stack_module_state, vmap
 
 from sigdenoise import seeds as seed_streams
-from sigdenoise.models import activations
+from sigdenoise.models.activations import apply, derivative
 from sigdenoise.models.autoencoder import Autoencoder
 from sigdenoise.train.adam import FlatAdam
 from sigdenoise.train.common import TrainLog, batch_slices
@@ -53,9 +53,9 @@ def forward_parts(model: Autoencoder, params: dict, x: torch.Tensor, eps: torch.
             break
         slope = params["slopes"][i] if model.slopes is not None else None
         if need_derivs and i < model.n_encoder:
-            derivs.append(activations.derivative(model.activation, z, slope))
+            derivs.append(derivative(model.activation, z, slope))
             enc_weights.append(w.T)
-        h = activations.apply(model.activation, z, slope)
+        h = apply(model.activation, z, slope)
         if i == model.n_encoder - 1:
             pre_code, code = z, h
     return h, Parts(code, pre_code, (enc_weights, derivs), mu, logvar)
