@@ -108,7 +108,7 @@ def test_help_lists_every_command_without_importing_them():
             "r = CliRunner().invoke(app, ['--help']); print(r.exit_code, 'torch' in sys.modules, "
             "any(m.startswith('sigdenoise.cli.') and m != 'sigdenoise.cli.common' for m in sys.modules)); print(r.output)")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
-    assert out.splitlines()[0] == "0 False False", out
+    assert out.splitlines()[0] == "0 False False False", out
     for name in ("grid", "report", "denoise", "train"):
         assert name in out
         res = cli(name, "--help")
@@ -116,10 +116,11 @@ def test_help_lists_every_command_without_importing_them():
 
 
 def test_auto_denoise_runs_without_torch(tmp_path):
-    """`denoise` by auto (the default) neither imports torch nor scikit-learn, in a fresh process: the
-    packaged autoencoder candidate runs in numpy (bundle.numpy_fn), and every module on the way
-    reads the registries' names without torch (a 10-signal file: 2.5-2.8 s from 6.1-6.2 s,
-    benchmarks/README.md). Its output is the file the run with torch writes, byte for byte."""
+    """`denoise` by auto (the default) imports neither torch, scikit-learn nor scipy.signal, in a fresh
+    process: the packaged autoencoder candidate runs in numpy (bundle.numpy_fn), Savitzky–Golay is
+    auto/savgol.py's, and every module on the way reads the registries' names without torch (a
+    10-signal file: see benchmarks/README.md, issue 15). Its output is the file the run with torch
+    writes, byte for byte."""
     import subprocess
     import sys
 
@@ -129,9 +130,9 @@ def test_auto_denoise_runs_without_torch(tmp_path):
                delimiter=",")  # fmt: skip
     code = ("import sys; from typer.testing import CliRunner; from sigdenoise.cli import app; "
             f"r = CliRunner().invoke(app, ['denoise', {str(tmp_path / 'ten.csv')!r}, '-o', {str(tmp_path / 'out.csv')!r}]); "
-            "print(r.exit_code, 'torch' in sys.modules, 'sklearn' in sys.modules); print(r.output)")  # fmt: skip
+            "print(r.exit_code, *(m in sys.modules for m in ('torch', 'sklearn', 'scipy.signal'))); print(r.output)")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
-    assert out.splitlines()[0] == "0 False False", out
+    assert out.splitlines()[0] == "0 False False False", out
     # The same run in this process (torch loaded) writes the same bytes.
     res = cli("denoise", tmp_path / "ten.csv", "-o", tmp_path / "again.csv")
     assert res.exit_code == 0, res.output

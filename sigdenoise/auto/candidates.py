@@ -15,8 +15,9 @@ from functools import lru_cache
 
 import numpy as np
 import pywt
-from scipy import ndimage, signal
+from scipy import ndimage
 
+from sigdenoise.auto import savgol
 from sigdenoise.auto.noise import mp_median
 from sigdenoise.auto.tv import tv_denoise
 from sigdenoise.recordings import windows
@@ -51,43 +52,12 @@ def _identity(x: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     return x.copy()
 
 
-@lru_cache(maxsize=64)
-def _savgol_diag_ends(window: int, order: int) -> tuple[float, np.ndarray]:
-    """The centre coefficient (the matrix's diagonal inside) and its first `window // 2` diagonal
-    entries, where scipy's mode="interp" fits one polynomial to the first window."""
-    centre = float(signal.savgol_coeffs(window, order)[window // 2])
-    eye = np.eye(window)
-    ends = signal.savgol_filter(eye, window, order, axis=0, mode="interp")  # column j: response to δ_j
-    return centre, np.diag(ends)[: window // 2].copy()
-
-
-@lru_cache(maxsize=64)
-def _savgol_edges(window: int, order: int) -> tuple[np.ndarray, np.ndarray]:
-    """The filter's coefficients (window,) and its first window // 2 outputs as a matrix of the
-    first `window` samples (half, window): scipy's mode="interp" fits one polynomial there."""
-    head = signal.savgol_filter(np.eye(window), window, order, axis=0, mode="interp")[: window // 2]
-    return signal.savgol_coeffs(window, order, use="dot"), head
-
-
-def savgol_rows(x: np.ndarray, window: int, order: int) -> np.ndarray:
-    """scipy.signal.savgol_filter(x, window, order, mode="interp", axis=-1), each row of x (k, n):
-    the inside one correlation, the ends two small matrix products (scipy fits each end by a
-    least-squares solve per call, most of this candidate's time on many short signals)."""
-    coeffs, head = _savgol_edges(window, order)
-    half = window // 2
-    y = ndimage.correlate1d(x, coeffs, axis=-1, mode="constant")
-    y[..., :half] = x[..., :window] @ head.T
-    y[..., -half:] = (x[..., ::-1][..., :window] @ head.T)[..., ::-1]  # the end mirrors the start
-    return y
-
-
 def _savgol(window: int, order: int) -> Candidate:
     def apply(x: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-        return savgol_rows(x, window, order)
+        return savgol.savgol_rows(x, window, order)
 
     def trace(n: int) -> float:
-        centre, ends = _savgol_diag_ends(window, order)
-        return float(centre * (n - 2 * len(ends)) + 2 * ends.sum())  # the ends mirror each other
+        return savgol.trace(window, order, n)
 
     return Candidate(f"savgol {window},{order}", "savgol", apply, trace, min_length=window)
 

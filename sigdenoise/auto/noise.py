@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pywt
-from scipy import ndimage, signal
 
 MAD_SCALE = 0.6744897501960817  # median |N(0, 1)|
 FLOOR_WINDOW = 32  # samples per window of the covariance floor
@@ -102,6 +101,8 @@ def find_lines(x: np.ndarray, threshold_db: float = LINE_DB, most: int = 8) -> l
     n = len(x)
     if n < LINE_MIN_SAMPLES:
         return []
+    from scipy import ndimage, signal  # here, not above: only a long signal pays its import (~1.3 s)
+
     win = signal.windows.hann(n, sym=False)
     spec = np.abs(np.fft.rfft((x - x.mean()) * win)) ** 2
     k = max(7, (len(spec) // 25) | 1)
@@ -147,6 +148,8 @@ def drift(x: np.ndarray, cycles: float = 2.0) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     n = len(x)
     wn = min(0.99, 2 * cycles / n)  # cutoff as a fraction of Nyquist
+    from scipy import signal  # as find_lines
+
     sos = signal.butter(2, wn, output="sos")
     return signal.sosfiltfilt(sos, x, padtype="even", padlen=min(n - 1, 3 * int(n / max(cycles, 1))))
 

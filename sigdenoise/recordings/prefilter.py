@@ -8,7 +8,6 @@ instead; these take the frequency in Hz.
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
 
 from sigdenoise.errors import SettingsError, require
 
@@ -48,6 +47,8 @@ def apply(x: np.ndarray, fs: float | None, notch: float | None = None, highpass:
     if x.shape[-1] < need:
         raise SettingsError(prefix + ("notch" if notch is not None else "highpass"),
                             f"a signal of {x.shape[-1]} samples is too short to filter (at least {need})")  # fmt: skip
+    from scipy import signal  # here: scipy.signal takes ~1.3 s to import, and most runs filter nothing
+
     y = np.asarray(x, dtype=float)
     if notch is not None:
         b, a = signal.iirnotch(notch, NOTCH_Q, fs=fs)
