@@ -54,6 +54,7 @@ if __name__ == "__main__":
     if what == "make":
         make(args[0], int(args[args.index("--signals") + 1]) if "--signals" in args else 1_000_000)
     else:
-        # Default: the packaged model (--no-fit), the configuration the README's figures are for.
-        extra = args[args.index("--") + 1 :] if "--" in args else ["--no-fit"]
+        # Default: the study's small packaged autoencoder, the configuration the README's figures
+        # are for (`--no-fit` alone meant it until issue 13; it now means the packaged DAE).
+        extra = args[args.index("--") + 1 :] if "--" in args else ["--method", "ae", "--no-fit"]
         run(args[0], args[1], extra)

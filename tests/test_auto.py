@@ -425,6 +425,64 @@ def test_verdict_output_snr_is_close_to_the_truth(forty):
     assert np.mean(err) < 0  # on average the estimate is conservative
 
 
+def test_probe_streams_are_default_rngs_bit_for_bit():
+    """auto/streams.py draws row i as np.random.default_rng(entropy[i]).standard_normal(n) does, for
+    1,500 random entropies of 1, 3 and 6 words below 2^32 (SeedSequence's mixing past its pool of 4
+    too), and select.probes equals its one-generator-per-row definition, also for a seed past 2^32."""
+    import zlib
+
+    from sigdenoise.auto import streams
+
+    rng = np.random.default_rng(11)
+    for words in (1, 3, 6):
+        entropy = rng.integers(0, 2**32, (500, words), dtype=np.uint64)
+        entropy[:50, 0] = 0  # the seeds people use
+        got = streams.standard_normal_rows(entropy.astype(np.uint32), 37)
+        ref = np.stack([np.random.default_rng([int(w) for w in row]).standard_normal(37) for row in entropy])
+        np.testing.assert_array_equal(got, ref)
+    x = rng.standard_normal((40, 64))
+    for seed, stream in ((0, 0), (7, 3), (2**40, 1)):
+        ref = np.stack([np.random.default_rng([seed, stream, zlib.crc32(r.tobytes())]).standard_normal(64) for r in x])
+        np.testing.assert_array_equal(select.probes(x, seed, stream), ref)
+
+
+def test_verdicts_of_all_rows_equal_the_formula_row_by_row():
+    """select._verdicts (every row at once) against the formula written out for one row in Python
+    floats: power mean(x²) − σ², error max(SURE/n, gain·σ²/n, 1e-3σ²), SNRs 10 log10 of their ratios
+    to σ² and the error; σ = 0: infinite SNRs; an unknown row: NaN. Equal to 1e-12 dB (measured
+    equal). noise_sigmas against noise_sigma row by row, short rows and long (the floors), exactly;
+    Verdict.as_dict with the dataclass's field order."""
+    import dataclasses
+    import math
+
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((60, 100)) * rng.uniform(0.1, 3, (60, 1))
+    sigma, risk, gain = rng.uniform(0.05, 1, 60), rng.uniform(-5, 80, 60), rng.uniform(-1, 40, 60)
+    sigma[:3] = 0.0
+    unknown = np.zeros(60, bool)
+    unknown[5] = True
+    got = select._verdicts(x, ["m"] * 60, sigma, risk, gain, unknown=unknown)
+    for i, v in enumerate(got):
+        nz = float(sigma[i]) ** 2
+        if i == 5:
+            assert math.isnan(v.snr_in_db) and math.isnan(v.snr_out_db)
+            continue
+        if nz == 0:
+            assert v.snr_in_db == v.snr_out_db == math.inf
+            continue
+        power = max(sum(float(t) ** 2 for t in x[i]) / 100 - nz, 1e-3 * nz)
+        error = max(float(risk[i]) / 100, max(float(gain[i]), 0.0) * nz / 100, 1e-3 * nz)
+        assert v.snr_in_db == pytest.approx(10 * math.log10(power / nz), abs=1e-12)
+        assert v.snr_out_db == pytest.approx(10 * math.log10(power / error), abs=1e-12)
+        assert v.sigma == sigma[i]
+    long_rows = rng.standard_normal((4, 700)) + np.sin(np.arange(700) / 30)
+    for rows in (x, long_rows):
+        np.testing.assert_array_equal(noise.noise_sigmas(rows), [noise.noise_sigma(r) for r in rows])
+    d = got[7].as_dict()
+    assert list(d) == [f.name for f in dataclasses.fields(Verdict)] + ["gain_db"]
+    assert d == {**dataclasses.asdict(got[7]), "lines": [], "gain_db": got[7].gain_db}
+
+
 def test_noise_gain_of_a_linear_smoother_is_its_frobenius_norm():
     """noise_gain of Savitzky-Golay (a linear map A) against ‖A‖_F² computed from its matrix (A's
     columns: the smoother applied to each unit impulse): the Monte-Carlo mean of ‖A b‖² over the
