@@ -128,7 +128,7 @@ def run(rows: list[np.ndarray], plan) -> tuple[list[np.ndarray], list]:
     thread as the command computes (device.one_blas_thread)."""
     for n in dict.fromkeys(len(r) for r in rows):
         require(n >= plan.width, "x", f"a signal of {n} samples is shorter than the model's {plan.width}-sample window")
-    plan = replace(plan, verdicts=[])
+    plan = replace(plan, verdicts=[], tally=auto_summary.Tally())  # this call's own, not the caller's plan's
     return plan.run_ragged(rows), plan.verdicts
 
 

@@ -596,6 +596,26 @@ def test_summarize_totals_by_hand():
     assert summary.one_line({"signals": 0}) == "nothing to assess"
 
 
+def test_a_tally_fed_in_chunks_summarizes_as_the_whole_list(monkeypatch):
+    """summarize of a Tally filled in uneven chunks (as a stream folds them) equals summarize of the
+    same verdicts in one list, key for key and bit for bit: the median, the means, the methods in
+    Counter.most_common's order (ties by first sight), the counts, and only the first LISTED (here
+    patched to 50) listed. The Tally holds 24 bytes a signal in its columns, not a Verdict each."""
+    monkeypatch.setattr(summary, "LISTED", 50)
+    rng = np.random.default_rng(13)
+    methods = ["b", "a", "c"]
+    vs = [Verdict(methods[i % 3] if i > 5 else "c", float(rng.uniform(0.1, 1)), float(rng.normal(5, 3)),
+                  float(rng.normal(12, 3)) if i % 17 else float("inf"), (0.1,) if i % 7 == 0 else (), float(i % 5) / 8)
+          for i in range(400)]  # fmt: skip
+    tally = summary.Tally()
+    for a, b in [(0, 3), (3, 3), (3, 130), (130, 131), (131, 400)]:
+        tally.add(vs[a:b])
+    whole, folded = summary.summarize(vs, [100] * 400), summary.summarize(tally, [100] * 400)
+    assert json.dumps(folded) == json.dumps(whole)
+    assert list(folded["methods"]) == list(whole["methods"]) and folded["per_signal_listed"] == 50
+    assert sum(a.nbytes for col in tally.columns.values() for a in col) == 400 * 24
+
+
 def test_summarize_all_noiseless_gives_none_snrs():
     """Only noiseless signals: the mean SNRs are None (JSON null; the totals pass strict JSON), and
     one_line says 'unbounded'."""

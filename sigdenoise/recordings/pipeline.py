@@ -208,6 +208,14 @@ def denoise_chunk(chunk: Chunk, plan: Plan, path) -> np.ndarray | list[np.ndarra
     return plan.run(vals) if isinstance(vals, np.ndarray) else plan.run_ragged(vals)
 
 
+def _denoise_and_fold(chunk: Chunk, plan: Plan, path) -> np.ndarray | list[np.ndarray]:
+    """denoise_chunk, then the chunk's verdicts folded into plan.tally: on the one worker thread,
+    so that nothing else touches plan.verdicts meanwhile."""
+    out = denoise_chunk(chunk, plan, path)
+    plan.fold()
+    return out
+
+
 @contextmanager
 def _one_torch_thread(plan: Plan):
     """torch on one CPU thread while `plan` runs, if it runs torch (a model's batches are too small
@@ -230,7 +238,7 @@ def stream(chunks: Iterator[Chunk], plan: Plan, path) -> Iterator[tuple[Chunk, n
     with ThreadPoolExecutor(1) as pool, _one_torch_thread(plan):
         pending = None
         for chunk in chunks:
-            job = pool.submit(denoise_chunk, chunk, plan, path)
+            job = pool.submit(_denoise_and_fold, chunk, plan, path)
             if pending is not None:
                 yield pending[0], pending[1].result()
             pending = (chunk, job)

@@ -22,6 +22,7 @@ import numpy as np
 
 from sigdenoise.auto import candidates, noise, select
 from sigdenoise.auto.select import Verdict
+from sigdenoise.auto.summary import Tally
 from sigdenoise.errors import BundleError, SettingsError
 from sigdenoise.recordings import longsig, prefilter, windows
 
@@ -55,6 +56,16 @@ class Plan:
     outside: int = 0
     torch: bool = False
     """Whether the denoiser runs torch (pipeline.stream then holds it to one CPU thread)."""
+    tally: Tally = field(default_factory=Tally)
+    """The verdicts `fold` moved out of `verdicts`: a stream folds each chunk's, so that memory
+    does not grow by a Verdict a signal."""
+
+    def fold(self) -> Tally:
+        """Move `verdicts` into `tally` (in order, after those folded before) and return it. Only
+        between runs: run_ragged and run_long index `verdicts` while they run."""
+        self.tally.add(self.verdicts)
+        self.verdicts.clear()
+        return self.tally
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """Denoise signals of one length x (k, n), adding their verdicts to `verdicts` (with the

@@ -47,7 +47,7 @@ def write_report(s, plan, lengths: list[int], options: dict) -> dict:  # s: Deno
     atomically to report_path(s.out); returns the summary."""
     from sigdenoise import __version__
 
-    summary = summarize(plan.verdicts, lengths)
+    summary = summarize(plan.fold(), lengths)
     doc = {"sigdenoise": __version__, "input": str(s.input), "input_stamp": input_stamp(s.input), "output": str(s.out),
            "denoiser": plan.label, "settings": settings_doc(options), **summary}  # fmt: skip
     atomic.write_text(report_path(s.out), json.dumps(doc, indent=1, default=str) + "\n")
