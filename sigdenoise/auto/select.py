@@ -150,7 +150,7 @@ def probes(x: np.ndarray, seed: int, stream: int = 0) -> np.ndarray:
     if not (0 <= seed < 2**32 and 0 <= stream < 2**32):  # past one uint32 word: numpy's own seeding
         return np.stack([np.random.default_rng([seed, stream, c]).standard_normal(x.shape[-1]) for c in crcs])
     entropy = np.column_stack([np.full(len(x), seed), np.full(len(x), stream), crcs]).astype(np.uint32)
-    return streams.standard_normal_rows(entropy.reshape(len(x), 3), x.shape[-1])
+    return streams.standard_normal_rows(entropy, x.shape[-1])
 
 
 def assess(x: np.ndarray, y: np.ndarray, fn: Callable[[np.ndarray], np.ndarray], method: str,
