@@ -79,11 +79,8 @@ def denoise(x: np.ndarray, family: str | None = None, seed: int = 0) -> tuple[np
     estimate says the candidate would lose; returns the estimates (k, n) and a Verdict per row."""
     x = np.asarray(x, dtype=float)
     e = peak_exponents(x)
-    y, verdicts = _denoise(np.ldexp(x, -e), family, seed)
-    # ldexp(σ, e), not σ·2^e: 2^1024 itself overflows where σ·2^1024 does not.
-    sigma = np.ldexp(np.array([v.sigma for v in verdicts]), e[:, 0]).tolist()
-    # The constructor, not dataclasses.replace: 1 µs a signal, not 14.
-    return np.ldexp(y, e), [Verdict(v.method, s, v.snr_in_db, v.snr_out_db, v.lines, v.drift) for v, s in zip(verdicts, sigma)]
+    y, verdicts = _denoise(np.ldexp(x, -e), family, seed, e[:, 0])
+    return np.ldexp(y, e), verdicts
 
 
 def sigmas(x: np.ndarray) -> np.ndarray:
@@ -93,10 +90,11 @@ def sigmas(x: np.ndarray) -> np.ndarray:
     return np.where(sigma < DUST, 0.0, sigma)
 
 
-def _denoise(x: np.ndarray, family: str | None, seed: int) -> tuple[np.ndarray, list[Verdict]]:
+def _denoise(x: np.ndarray, family: str | None, seed: int, exponents: np.ndarray) -> tuple[np.ndarray, list[Verdict]]:
     """One candidate for the whole group: the least total SURE relative to each signal's noise
     (summed over signals, SURE's noise averages out; per signal, 250 samples were too few to
-    rank on). Then doing nothing for each signal whose own SURE says the candidate loses."""
+    rank on). Then doing nothing for each signal whose own SURE says the candidate loses. x: rows
+    divided by 2^exponents (k,) (peak_exponents); each Verdict's σ̂ is in the rows' own scale."""
     k, n = x.shape
     sigma = sigmas(x)
     b = probes(x, seed)
@@ -122,7 +120,8 @@ def _denoise(x: np.ndarray, family: str | None, seed: int) -> tuple[np.ndarray, 
     out = np.where(keep[:, None], y, x)
     names = np.where(keep, name, "none")
     risk, gain = np.where(keep, risk, n * sigma**2), np.where(keep, gain, float(n))
-    return out, _verdicts(x, names.tolist(), sigma, risk, gain)
+    # ldexp(σ, e), not σ·2^e: 2^1024 itself overflows where σ·2^1024 does not.
+    return out, _verdicts(x, names.tolist(), sigma, risk, gain, shown=np.ldexp(sigma, exponents))
 
 
 def noise_gain(c: cand.Candidate, x: np.ndarray, y: np.ndarray, sigma: np.ndarray, seed: int,
