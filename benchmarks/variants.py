@@ -1,6 +1,7 @@
 """Variant training against plain training (issue 15): seconds per epoch of one member, each variant
-through the vmapped engine eager and compiled, next to a plain member through the stacked engine
-compiled, all in this run, one thread each.
+through the vmapped engine's three steps (autograd eager; torch.func compiled; the fused engine's
+hand-written step compiled, the default of a long training), next to a plain member through the
+stacked engine compiled, all in this run, one thread each.
 
     python benchmarks/variants.py                 # 12 epochs of 20,000 signals per member, ~10 min
     python benchmarks/variants.py --epochs 4      # a quicker look
@@ -21,12 +22,15 @@ import torch
 from sigdenoise import synthetic
 from sigdenoise.train.common import cpu_threads
 from sigdenoise.train.members import Member
-from sigdenoise.train.objectives import VariantSettings
+from sigdenoise.train.objectives import OBJECTIVES, VariantSettings
 from sigdenoise.train.stack import Ensemble
 from sigdenoise.train.stacked import train_ensemble
 from sigdenoise.train.vmapped import train_vmapped
 
-CASES = [("denoising", 1.0), ("sparse", 0.0), ("vae", 0.0), ("contractive", 0.0)]
+CASES = [("denoising", 1.0, "mse"), ("sparse", 0.0, "mse"), ("vae", 0.0, "mse"), ("plain", 0.0, "bce"),
+         ("contractive", 0.0, "mse")]
+STEPS = {"eager": dict(compile=False, fused=False), "torch.func, compiled": dict(compile=True, fused=False),
+         "fused, compiled": dict(compile=True, fused=True)}
 
 
 def timed_epochs(train, epochs: int) -> tuple[float, float]:
@@ -54,12 +58,15 @@ def main() -> None:
                                                                  workers=1, compile=True), args.epochs)  # fmt: skip
         rows.append(("plain (stacked, compiled)", steady, total))
         base = steady
-        for variant, level in CASES:
-            m = Member(5, args.activation, 0, variant, level)
-            for compile in (False, True):
-                steady, total = timed_epochs(lambda hook: train_vmapped([m], {0: x}, args.epochs, vs, on_epoch=hook,
-                                                                        compile=compile), args.epochs)  # fmt: skip
-                rows.append((f"{variant} ({'compiled' if compile else 'eager'})", steady, total))
+        for variant, level, loss in CASES:
+            m = Member(5, args.activation, 0, variant, level, None, loss)
+            for step, kw in STEPS.items():
+                if kw["fused"] and not OBJECTIVES[variant].fused:
+                    continue
+                steady, total = timed_epochs(lambda hook: train_vmapped([m], {0: x}, args.epochs, vs, on_epoch=hook, **kw),
+                                             args.epochs)  # fmt: skip
+                name = variant if loss == "mse" else f"{variant} {loss}"
+                rows.append((f"{name} ({step})", steady, total))
     print(f"\n{args.epochs} epochs of {args.n_train:,} signals, one {args.activation} latent-5 member, one thread; "
           f"{datetime.date.today()}, {platform.machine()}, torch {torch.__version__}\n")  # fmt: skip
     print("| training | s / epoch (steady) | × plain | total s (with compile) |")

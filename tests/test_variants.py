@@ -121,3 +121,49 @@ def test_compiled_variant_step_equals_the_eager_one_in_float64():
         assert abs(log_c.losses[-1, 0] - plain[-1]) > 1e-6
     finally:
         torch.set_default_dtype(torch.float32)
+
+
+@pytest.mark.parametrize("vs", [VariantSettings(),
+                                VariantSettings(sparse_kind="l1", train_noise_kind="masking", sparse_weight=0.1, beta=0.5),
+                                VariantSettings(train_noise_kind="salt-pepper", sparse_weight=0.5, rho=0.3)])  # fmt: skip
+def test_fused_variant_step_trains_as_autograd_in_float64(vs):
+    """The fused engine's hand-written variant step (train/variant_step.py: corrupted input,
+    BCE on logits, the sparsity penalties at the code, the VAE's reparameterised code and KL)
+    trains every member as autograd's gradient of the lone loss does: in float64, losses to
+    1e-13 and weights to 1e-11 after 2 epochs, for both latents and each kernel family (the
+    fused groups in forked workers, the autograd ones in this process). A bce member trains by
+    its own loss, not the run's `loss` setting."""
+    torch.set_default_dtype(torch.float64)
+    try:
+        x = torch.tensor(synthetic.training_set(0, 160, 2.25))
+        members = [Member(latent, act, 0, v, level, None, loss) for act, latent in (("prelu", 1), ("gelu", 5), ("tanh", 1), ("relu", 5))
+                   for v, level, loss in (("denoising", 0.5, "mse"), ("sparse", 0, "mse"), ("vae", 0, "mse"),
+                                          ("plain", 0, "bce"), ("sparse", 0, "bce"), ("denoising", 0.3, "bce"))]  # fmt: skip
+        ref, log_ref = train_vmapped(members, {0: x}, 2, vs, batch_size=64, compile=False, fused=False)
+        got, log_got = train_vmapped(members, {0: x}, 2, vs, batch_size=64, compile=False, fused=True)
+        assert_allclose(log_got.losses, log_ref.losses, rtol=1e-13)
+        for m, a, b in zip(members, ref, got):
+            for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+                assert_allclose(q.numpy(), p.numpy(), rtol=1e-11, atol=1e-13, err_msg=f"{m.name} {name}")
+        bce = [i for i, m in enumerate(members) if m.variant == "plain"]
+        plain_bce = [Member(m.latent, m.activation, 0, "plain", 0, None, "bce") for m in (members[i] for i in bce)]
+        _, log_bce = train_vmapped(plain_bce, {0: x}, 1, VariantSettings(loss="bce"), batch_size=64, compile=False, fused=False)
+        assert_allclose(log_ref.losses[0, bce], log_bce.losses[0], rtol=1e-14)  # BCE, whatever vs.loss says
+    finally:
+        torch.set_default_dtype(torch.float32)
+
+
+def test_fused_variants_in_forked_workers_equal_one_process_to_the_bit():
+    """Dealing the fused groups to forked processes (one core each) changes no member's float32
+    bits: each group is its own Fused step with its own noise stream."""
+    x = torch.tensor(synthetic.training_set(2, 300, 2.25), dtype=torch.float32)
+    members = [Member(5, "gelu", 2, "denoising", 1.0), Member(1, "prelu", 2, "sparse"), Member(5, "tanh", 2, "vae"),
+               Member(5, "relu", 2, "plain", 0.0, None, "bce")]  # fmt: skip
+    runs = [train_vmapped(members, {2: x}, 2, VariantSettings(), batch_size=64, compile=False, fused=True, workers=w)
+            for w in (1, 2)]  # fmt: skip
+    (one, log_one), (two, log_two) = runs
+    assert np.array_equal(log_one.losses, log_two.losses)
+    for a, b in zip(one, two):
+        for p, q in zip(a.state_dict().values(), b.state_dict().values()):
+            assert torch.equal(p, q)
+    assert np.all(np.isfinite(log_one.losses)) and log_one.losses.shape == (2, 4)

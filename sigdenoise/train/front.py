@@ -4,7 +4,9 @@ report, `sigdenoise train`, denoise's self-fit), choosing the engine itself.
 Engines, all training each member exactly as the reference loop would train it alone:
 - "stacked" (train/stacked.py): the study's plain members, fused and compiled, in forked workers;
 - "vmapped" (train/vmapped.py): the variants (denoising, sparse, contractive, vae, bce, wider
-  bodies), stacked per group with torch.func;
+  bodies), stacked per group with torch.func; in a long training those the fused engine has (all
+  at the study's width but contractive) take its hand-written step compiled, in forked workers
+  (train/variant_step.py);
 - "reference" (train/reference.py): one model at a time; the lone denoising autoencoder with a
   noise range, window scaling or a learning-rate schedule, which only it implements.
 """
@@ -110,11 +112,13 @@ def _stacked(group, data, recipe: Recipe, on_epoch, fresh) -> tuple[list[Autoenc
 
 
 def _vmapped(group, data, recipe: Recipe, on_epoch, fresh) -> tuple[list[Autoencoder], TrainLog]:
-    # One thread, whatever the machine: a member's float32 bits must not depend on the thread count.
+    # One thread per process, whatever the machine: a member's float32 bits must not depend on the
+    # thread count; the fused groups are dealt to one forked process per core.
+    cores = torch.get_num_threads()
     with cpu_threads(1, next(iter(data.values())).device):
         return train_vmapped(group, {s: data[s] for s in sorted({m.seed for m in group})}, recipe.epochs,
                              recipe.objective, recipe.batch_size, recipe.lr, fresh, on_epoch, recipe.noise_seed,
-                             compile=recipe.compile)  # fmt: skip
+                             compile=recipe.compile, workers=cores)  # fmt: skip
 
 
 def _reference(group, data, recipe: Recipe, on_epoch, fresh) -> tuple[list[Autoencoder], TrainLog]:

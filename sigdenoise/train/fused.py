@@ -15,17 +15,19 @@ import warnings
 import torch
 
 from sigdenoise.models.activations import LEARNED, REGISTRY
+from sigdenoise.models.autoencoder import Autoencoder
 from sigdenoise.train import tape
 from sigdenoise.train.compiled import make_step
 from sigdenoise.train.kernels import KERNEL_ORDER, kernel_groups
 from sigdenoise.train.layout import N_MID, N_OUTER, Layout, middle, outer
 from sigdenoise.train.members import Member
+from sigdenoise.train.objectives import VariantObjective
 from sigdenoise.train.stack import Ensemble, Stack
 from sigdenoise.train.tape import Layer, Tape, run
 
 
 class Fused:
-    """An Ensemble in training form.
+    """An Ensemble (or a variant group's lone models: `of_models`) in training form.
 
     Members are re-ordered by KERNEL_ORDER, then latent, then seed. Both latents share the outer
     layers, encoder 100-50-25-10-5 and decoder 5-10-25-50-100 (one bmm for all members); the
@@ -34,20 +36,40 @@ class Fused:
     each `step` except the fixed slopes', which stay 0 so Adam never moves them.
     """
 
+    objective: VariantObjective | None = None  # a variant's loss (`of_models`); None: the study's
+
     def __init__(self, ensemble: Ensemble, seeds: list[int], subset: list[int] | None = None):
         """seeds: the seeds of the batches given to `step`, in that order; subset: the positions
         in `ensemble.members` to train (default all)."""
         everyone = ensemble.members
-        self.seeds = list(seeds)
-        self.order = sorted(range(len(everyone)) if subset is None else subset, key=lambda i: kernel_key(everyone[i]))
-        self.members: list[Member] = [everyone[i] for i in self.order]
+        order = sorted(range(len(everyone)) if subset is None else subset, key=lambda i: kernel_key(everyone[i]))
         per = [_unstack(st, j) for st in ensemble.stacks for j in range(len(st))]
-        per = [per[i] for i in self.order]  # each member's ([(W, b) per layer], slopes)
+        # One seed among these members: they share each batch, and the first layer is one matmul.
+        shared = len({everyone[i].seed for i in order}) == 1
+        self._setup(order, [everyone[i] for i in order], [per[i] for i in order], seeds, shared)
+
+    @classmethod
+    def of_models(cls, models: list[Autoencoder], members: list[Member], objective: VariantObjective) -> "Fused":
+        """The training form of lone models of one activation and latent (a variant group of
+        train/vmapped.py), kept in their order, trained by `objective` through train/variant_step.py
+        (no tape: uncompiled, that pure step runs eagerly). Each member gets its own input batch
+        (its own corruption); one member alone reads it through the one-matmul first layer."""
+        if len({(m.activation, m.latent) for m in members}) != 1:
+            raise ValueError("a variant Fused holds members of one activation and one latent size")
+        f = cls.__new__(cls)
+        f.objective = objective
+        f._setup(list(range(len(models))), list(members), [_of_model(m) for m in models], sorted({m.seed for m in members}),
+                 shared=len(models) == 1)  # fmt: skip
+        return f
+
+    def _setup(self, order: list[int], members: list[Member], per: list, seeds: list[int], shared: bool) -> None:
+        """order: the members' positions in what they came from; per: each member's
+        ([(W (d_in, d_out), b (1, d_out)) per layer], slopes (n_act,)), in `members` order."""
+        self.seeds, self.order, self.members = list(seeds), order, members
         if any(len(layers) not in (N_OUTER, N_OUTER + N_MID) for layers, _ in per):
             raise ValueError("Fused trains the study's autoencoders: 8 layers (latent 5) or 10 (latent 1)")
         M, dev = len(self.members), per[0][1].device
-        # One seed among these members: they share each batch, and the first layer is one matmul.
-        self.shared = len({m.seed for m in self.members}) == 1
+        self.shared = shared
         self.slot = torch.tensor([seeds.index(m.seed) for m in self.members], device=dev)  # batch of each member
         self.seed0 = seeds.index(self.members[0].seed)
         mid = self.mid_pos = [p for p, m in enumerate(self.members) if m.latent == 1]
@@ -122,15 +144,25 @@ class Fused:
         """Run steps of this batch size through torch.compile's form of the step (fused_step);
         the other sizes (a short last batch) keep the tape. Compiles on the first such step:
         seconds, which a long training repays (benchmarks/README.md)."""
-        # cpp_wrapper: the compiled step's driver in C++ too, not ~300 Python calls (5 % a step).
-        options: dict = {"cpp_wrapper": True}
-        # The step reads only its two tensors and constants fixed at make_step, so the tensors'
-        # guards (shape, strides, dtype) are all that can change; the ~670 others on those
-        # constants cost 50 us a call. (Older torch has no filter and checks them all.)
-        keep = getattr(torch.compiler, "keep_tensor_guards_unsafe", None)
-        if keep is not None:
-            options["guard_filter_fn"] = keep
-        self._compiled[batch_size] = torch.compile(make_step(self), fullgraph=True, dynamic=False, options=options)
+        self._compiled[batch_size] = torch.compile(make_step(self), fullgraph=True, dynamic=False, options=compile_options())
+
+    @torch.no_grad()
+    def write_models(self, models: list[Autoencoder]) -> None:
+        """Copy the trained parameters into the lone models `of_models` was built from."""
+        pv, M = self.layout.views(self.flat), len(self.members)
+        mid = {p: q for q, p in enumerate(self.mid_pos)}
+        for p, model in enumerate(models):
+            for l, layer in enumerate(model.layers):
+                (W, b), row = _model_layer(len(model.layers), l, p, mid)
+                w, c = pv[W], pv[b]
+                if l == 0 and self.shared:  # (d, M*h) and (M*h,)
+                    w, c = w.view(w.shape[0], M, -1).transpose(0, 1), c.view(M, 1, -1)
+                layer.weight.copy_(w[row].T)
+                layer.bias.copy_(c[row, 0])
+            if model.slopes is not None:
+                for l in range(len(model.layers) - 1):
+                    name, row = _model_slope(len(model.layers), l, p, mid)
+                    model.slopes[l].copy_(pv[name][row])
 
     @torch.no_grad()
     def write_back(self, ensemble: Ensemble) -> None:
@@ -165,6 +197,19 @@ class Fused:
                         st.slopes[l].index_copy_(0, K, L.slope.view(-1)[I[learned]])
 
 
+def compile_options() -> dict:
+    """inductor's options for a fused step (the plain one, or a variant's)."""
+    # cpp_wrapper: the compiled step's driver in C++ too, not ~300 Python calls (5 % a step).
+    options: dict = {"cpp_wrapper": True}
+    # The step reads only its tensors and constants fixed at make_step, so the tensors' guards
+    # (shape, strides, dtype) are all that can change; the ~670 others on those constants cost
+    # 50 us a call. (Older torch has no filter and checks them all.)
+    keep = getattr(torch.compiler, "keep_tensor_guards_unsafe", None)
+    if keep is not None:
+        options["guard_filter_fn"] = keep
+    return options
+
+
 def run_epoch(f: Fused, opt, stacked: torch.Tensor, perm: torch.Tensor, slices: list[slice]) -> torch.Tensor:
     """One epoch of one part, each batch a step of `f` and one of the optimizer `opt`; returns its members' mean squared errors (M_part,) on the CPU."""
     f.sse.zero_()
@@ -189,6 +234,31 @@ def _unstack(st: Stack, j: int) -> tuple[list, torch.Tensor]:
     if m.activation in LEARNED:
         return ws, st.slopes[:, _rank(st, j)]
     return ws, st.weights[0].new_full((len(ws) - 1,), REGISTRY[m.activation].slope)
+
+
+def _of_model(model: Autoencoder) -> tuple[list, torch.Tensor]:
+    """A lone model as _unstack gives a stack's member: [(W (d_in, d_out), b (1, d_out))], slopes."""
+    ws = [(layer.weight.detach().T, layer.bias.detach()[None]) for layer in model.layers]
+    if model.slopes is not None:
+        return ws, model.slopes.detach()
+    return ws, ws[0][0].new_full((len(ws) - 1,), REGISTRY[model.activation].slope)
+
+
+def _model_layer(n_layers: int, l: int, p: int, mid: dict[int, int]) -> tuple[tuple[str, str], int]:
+    """Layer l of a lone model of n_layers: its names in the layout and its member row."""
+    if n_layers == N_OUTER or l < N_OUTER // 2:
+        return outer(l), p
+    if l < N_OUTER // 2 + N_MID:
+        return middle(l - N_OUTER // 2), mid[p]
+    return outer(l - N_MID), p
+
+
+def _model_slope(n_layers: int, l: int, p: int, mid: dict[int, int]) -> tuple[str, tuple[int, int]]:
+    """Where the slope of a lone model's activation layer l lives: (entry, (layer row, member))."""
+    (W, _), row = _model_layer(n_layers, l, p, mid)
+    if W.startswith("Wmid"):
+        return "mid_slopes", (int(W[4:]), row)
+    return "slopes", (int(W[1:]), row)
 
 
 def _stacked(wb: list, shared: bool) -> list[torch.Tensor]:

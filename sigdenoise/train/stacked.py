@@ -15,8 +15,6 @@ in one fused kernel; on CPU the members are split between forked processes of on
 
 from __future__ import annotations
 
-import sys
-import threading
 import time
 from collections.abc import Callable
 
@@ -29,7 +27,7 @@ from sigdenoise.train.adam import FlatAdam
 from sigdenoise.train.common import TrainLog, batch_slices, cpu_threads
 from sigdenoise.train.fused import Fused, kernel_key
 from sigdenoise.train.stack import Ensemble
-from sigdenoise.train.workers import train_forked
+from sigdenoise.train.workers import fork_count, train_forked
 
 # Compiling the step takes 20-35 s on 2 cores with inductor's disk cache empty, 5-8 s with it warm,
 # and saves ~1.5 ms a step (benchmarks/README.md): it repays a cold compile from ~20,000 steps and
@@ -55,11 +53,7 @@ def _parts(ensemble: Ensemble, seeds: list[int], device: torch.device, workers: 
     order = sorted(range(M), key=lambda i: kernel_key(ensemble.members[i]))
     if device.type != "cpu":
         return [[Fused(ensemble, seeds, order)]]
-    if workers is None:
-        workers = torch.get_num_threads()
-    if sys.platform != "linux" or threading.current_thread() is not threading.main_thread():
-        workers = 1  # fork is safe only from the main thread, on Linux
-    workers = max(1, min(workers, M))
+    workers = fork_count(M, workers)
     lone = [Fused(ensemble, [ensemble.members[i].seed], [i]) for i in order]
     return [lone[k::workers] for k in range(workers)]
 

@@ -25,9 +25,12 @@ from sigdenoise.models.activations import apply, derivative
 from sigdenoise.models.autoencoder import Autoencoder
 from sigdenoise.train.adam import FlatAdam
 from sigdenoise.train.common import TrainLog, batch_slices
+from sigdenoise.train.fused import Fused
 from sigdenoise.train.members import Member
 from sigdenoise.train.objectives import OBJECTIVES, Parts, VariantSettings, corrupt, reconstruction_loss, to_unit
 from sigdenoise.train.stacked import worth_compiling
+from sigdenoise.train.variant_step import FusedGroup
+from sigdenoise.train.workers import fork_count, train_forked
 
 
 def forward_parts(model: Autoencoder, params: dict, x: torch.Tensor, eps: torch.Tensor, need_derivs: bool):
@@ -68,7 +71,9 @@ def member_loss(model: Autoencoder, variant: str, vs: VariantSettings) -> Callab
 
     def loss(params, x_in, target, eps):
         out, parts = forward_parts(model, params, x_in, eps, objective.jacobian)
-        recon = reconstruction_loss(out, target, vs.loss)
+        # The member's own loss (its key's, which built its sigmoid output), not the run's
+        # setting: they agree in a grid, and a member given alone must not train by another.
+        recon = reconstruction_loss(out, target, "bce" if model.output == "sigmoid" else "mse")
         if objective.penalty is None:
             return recon, recon
         return recon + objective.penalty(parts, vs), recon
@@ -156,6 +161,7 @@ def train_vmapped(
     members: list[Member], data: dict[int, torch.Tensor], epochs: int, vs: VariantSettings,
     batch_size: int = 256, lr: float = 1e-3, fresh: Callable[[int, int], torch.Tensor] | None = None,
     on_epoch: Callable[[int, np.ndarray], None] | None = None, generator_seed: int = 0, compile: bool | None = None,
+    fused: bool | None = None, workers: int | None = None,
 ) -> tuple[list[Autoencoder], TrainLog]:  # fmt: skip
     """Train `members` together; returns the trained lone models (in `members` order) and the
     per-epoch reconstruction loss (epochs, M).
@@ -164,6 +170,11 @@ def train_vmapped(
     given, draws a new training set for each epoch instead (the wide denoiser of issue 6).
     compile: full batches through each group's torch.compile'd step; default: on CPU when the
     training is long enough to repay compiling (train/stacked.worth_compiling).
+    fused: the groups whose variant the fused engine has (all but contractive, at the study's
+    width) train by its hand-written step (_FusedGroup) rather than torch.func's; default: where
+    compiled, which is where it pays (benchmarks/README.md); uncompiled, autograd's is as fast.
+    workers: on CPU, when every group is fused, the groups are dealt to this many forked processes
+    of one core each, as the stacked engine's members (default: torch's thread count).
     """
     device = next(iter(data.values())).device
     n = next(iter(data.values())).shape[0]
@@ -178,34 +189,75 @@ def train_vmapped(
         groups.setdefault((m.variant, m.activation, m.latent, m.width, m.loss, *alone), []).append(i)
     models = [m.build().to(device) for m in members]
     state = []
+    if fused is None:
+        fused = compile
     for key, idx in groups.items():
-        group = _Group(key[0], [models[i] for i in idx], vs, lr, compile)
+        ms = [models[i] for i in idx]
+        if fused and OBJECTIVES[key[0]].fused and key[3] is None:
+            group = FusedGroup(key[0], ms, [members[i] for i in idx], vs, lr, compile)
+        else:
+            group = _Group(key[0], ms, vs, lr, compile)
         levels = torch.tensor([members[i].train_noise for i in idx], device=device).view(-1, 1, 1)
         state.append((group, idx, levels, [members[i].seed for i in idx]))
     all_seeds = sorted(data)
     gens = {s: seed_streams.batch_order(s) for s in all_seeds}
     noise = [seed_streams.member_noise(generator_seed, m.name) for m in members]  # CPU: the same draws on any device
-    history = []
+
+    def epoch_of(entries: list, epoch: int) -> list[tuple[list[int], torch.Tensor]]:
+        """One epoch of the groups `entries`: (member positions, reconstruction losses) per group.
+        Every caller draws each seed's order, so a group sees the same batches in any process."""
+        cur = {s: fresh(s, epoch) for s in all_seeds} if fresh else data
+        perm = {s: torch.randperm(n, generator=gens[s]).to(device) for s in all_seeds}
+        totals = [torch.zeros(len(idx), device=device) for _, idx, _, _ in entries]
+        for sl in slices:
+            batch = {s: cur[s][perm[s][sl]] for s in all_seeds}  # (B, d) per seed
+            full = sl.stop - sl.start == batch_size
+            for (group, idx, levels, seeds), total in zip(entries, totals):
+                x = torch.stack([batch[s] for s in seeds])  # (M_g, B, d)
+                x_in, eps = _draw(x, idx, members, noise, group.variant, vs, levels)
+                total += group.step(x_in, x, eps, full) * (sl.stop - sl.start)  # the target: the clean batch
+        return [(entry[1], total / n) for entry, total in zip(entries, totals)]
+
+    history = np.zeros((epochs, len(members)))
     t0 = time.perf_counter()
-    with torch.no_grad():  # the steps take their gradients by torch.func, not by autograd's tape
-        for epoch in range(epochs):
-            cur = {s: fresh(s, epoch) for s in all_seeds} if fresh else data
-            perm = {s: torch.randperm(n, generator=gens[s]).to(device) for s in all_seeds}
-            total = torch.zeros(len(members), device=device)
-            for sl in slices:
-                batch = {s: cur[s][perm[s][sl]] for s in all_seeds}  # (B, d) per seed
-                full = sl.stop - sl.start == batch_size
-                for group, idx, levels, seeds in state:
-                    x = torch.stack([batch[s] for s in seeds])  # (M_g, B, d)
-                    x_in, eps = _draw(x, idx, members, noise, group.variant, vs, levels)
-                    recon = group.step(x_in, x, eps, full)  # the target is the clean batch
-                    total[idx] += recon * (sl.stop - sl.start)
-            history.append((total / n).cpu().numpy())
-            if on_epoch is not None:
-                on_epoch(epoch, history[-1])
+    with torch.no_grad():  # the steps take their gradients by hand or by torch.func, not autograd's tape
+        parts = _forked_parts(state, device, fresh is None, workers)
+        if parts:
+            by_fused = {id(entry[0].fused): entry for part in parts for entry in part}
+
+            def run(part: list[Fused], opts: list[FlatAdam]) -> list:
+                entries = [by_fused[id(f)] for f in part]
+                for entry, opt in zip(entries, opts):
+                    entry[0].opt = opt  # this process's optimiser of the group's (forked) flat
+                return epoch_of(entries, -1)
+
+            def finish(epoch: int) -> None:
+                if on_epoch is not None:
+                    on_epoch(epoch, history[epoch])
+
+            train_forked([[entry[0].fused for entry in part] for part in parts], run, lr, epochs, history, finish, compile)
+        else:
+            for epoch in range(epochs):
+                for idx, losses in epoch_of(state, epoch):
+                    history[epoch, idx] = losses.cpu().numpy()
+                if on_epoch is not None:
+                    on_epoch(epoch, history[epoch])
     seconds = time.perf_counter() - t0
     for group, idx, *_ in state:
+        if isinstance(group, FusedGroup):
+            group.write()
+            continue
         views = group.views(group.flat)
         for j, i in enumerate(idx):
             models[i].load_state_dict({k: v[j] for k, v in views.items()})
-    return models, TrainLog(np.array(history), seconds)
+    return models, TrainLog(history, seconds)
+
+
+def _forked_parts(state: list, device: torch.device, fixed_data: bool, workers: int | None) -> list[list]:
+    """The groups dealt round-robin to one forked process per core (train/workers.py), as the
+    stacked engine deals its members, where every group is a FusedGroup on CPU and there is more
+    than one; [] trains in this process. A group's numbers do not depend on where it runs."""
+    if not fixed_data or device.type != "cpu" or not all(isinstance(g, FusedGroup) for g, *_ in state):
+        return []
+    n = fork_count(len(state), workers)
+    return [state[k::n] for k in range(n)] if n > 1 else []

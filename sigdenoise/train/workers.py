@@ -11,6 +11,8 @@ import ctypes
 import multiprocessing as mp
 import os
 import signal
+import sys
+import threading
 import traceback
 from multiprocessing.connection import wait
 
@@ -22,13 +24,16 @@ from sigdenoise.train.fused import Fused
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def train_forked(parts: list[list[Fused]], run, lr: float, epochs: int, history, finish) -> None:
+def train_forked(parts: list[list[Fused]], run, lr: float, epochs: int, history, finish, compiling: bool | None = None) -> None:
     """Each part (a list of Fused steps) in a forked process of one thread; run(part, opts) trains
     one epoch of a part and returns (member positions, losses) per Fused. After each epoch a part
     puts its parameters in one of two shared snapshots (by epoch parity) and its losses in shared
     memory, reports, and goes on; it waits only before reusing a snapshot the parent has not read
     yet, so the parent's write_back and on_epoch overlap the next epoch instead of stalling it. A
-    part that fails or dies stops the training with its error."""
+    part that fails or dies stops the training with its error. compiling: whether run compiles
+    (default: whether a Fused of the parts has a compiled step)."""
+    if compiling is None:
+        compiling = any(f.compiled for part in parts for f in part)
     ctx = mp.get_context("fork")
     snaps = [[[torch.empty_like(f.flat).share_memory_() for _ in range(2)] for f in part] for part in parts]
     losses = torch.zeros(history.shape, dtype=torch.float64).share_memory_()
@@ -39,7 +44,7 @@ def train_forked(parts: list[list[Fused]], run, lr: float, epochs: int, history,
         try:
             die_with(parent)
             torch.set_num_threads(1)  # the parent's OpenMP pool does not survive a fork; never use one
-            if any(f.compiled for f in part):
+            if compiling:
                 import torch._inductor.config as inductor
 
                 inductor.compile_threads = 1  # compile here, on this process's core, not in a pool
@@ -88,6 +93,16 @@ def train_forked(parts: list[list[Fused]], run, lr: float, epochs: int, history,
                 p.kill()
             p.join()
             conn.close()
+
+
+def fork_count(n_items: int, workers: int | None = None) -> int:
+    """How many forked processes train n_items parts: `workers` (default: torch's thread count),
+    at most n_items, and 1 (this process) unless on Linux in the main thread, where fork is safe."""
+    if workers is None:
+        workers = torch.get_num_threads()
+    if sys.platform != "linux" or threading.current_thread() is not threading.main_thread():
+        return 1
+    return max(1, min(workers, n_items))
 
 
 def die_with(parent: int) -> None:

@@ -1,0 +1,176 @@
+"""The variants' training step on the fused engine: train/compiled.py's step with a variant's loss.
+
+One pure function of (flat parameters, corrupted input, clean target, VAE noise), the forward pass
+and a hand-written backward pass, for torch.compile (inductor fuses everything between the
+matmuls, as for the plain step). What a variant adds to the study's step, each by hand:
+- denoising: nothing here: its input is corrupted before the step (vmapped._draw), its target clean;
+- bce: input and target mapped into [0, 1], the loss binary cross-entropy on the output's logits,
+  whose gradient is sigmoid(out) - target;
+- sparse: at the code, the L1 penalty's sign(code) / B, or the KL sparsity's
+  (-rho / rho_hat + (1 - rho) / (1 - rho_hat)) sigma'(z) / B on the pre-activation (0 where
+  rho_hat is clamped, as autograd's clamp);
+- vae: the code layer emits mu and log-variance, code = mu + eps exp(lv / 2), no activation; the
+  KL term adds beta mu / B to mu's gradient and beta (exp(lv) - 1) / (2 B) to lv's.
+Gradients are carried in the reconstruction loss's units up to its factor (2 / (B d) for MSE,
+1 / (B d) for BCE), the penalties' divided by it, and scaled once at the end, as the plain step.
+
+A variant Fused holds members of one activation and one latent size (a vmapped group), so the
+code is one layer for all: the last outer encoder layer (latent 5) or the first middle one (1).
+The contractive penalty is not here (objectives.Objective.fused).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import NamedTuple
+
+import torch
+
+from sigdenoise.models.autoencoder import Autoencoder
+from sigdenoise.train.adam import FlatAdam
+from sigdenoise.train.compiled import _backward, _forward, _Plain, _slope_rows, _Spec, _views
+from sigdenoise.train.fused import Fused, compile_options
+from sigdenoise.train.kernels import activate
+from sigdenoise.train.layout import N_OUTER
+from sigdenoise.train.members import Member
+from sigdenoise.train.objectives import VariantObjective, VariantSettings, to_unit, variant_objective
+from sigdenoise.train.penalties import EPS
+
+
+class FusedGroup:
+    """A group whose variant the fused engine has (objectives.Objective.fused), in its training
+    form (fused.Fused.of_models) with FlatAdam: each step train/variant_step.py's hand-written
+    forward and backward pass, compiled by inductor where `compile`. The same interface as
+    vmapped._Group; it trains each member as vmapped._Group does (float64: tests/test_variants.py)."""
+
+    def __init__(self, variant: str, models: list[Autoencoder], members: list[Member], vs: VariantSettings, lr: float,
+                 compile: bool):  # fmt: skip
+        self.variant, self.models = variant, models
+        self.fused = Fused.of_models(models, members, variant_objective(variant, vs, members[0].loss))
+        self.opt = FlatAdam(self.fused.flat, self.fused.grad, lr)
+        self.eager = make_variant_step(self.fused)
+        self.compiled = torch.compile(make_variant_step(self.fused), fullgraph=True, dynamic=False,
+                                      options=compile_options()) if compile else None  # fmt: skip
+        self.compiled_ok = False
+
+    def step(self, x_in: torch.Tensor, target: torch.Tensor, eps: torch.Tensor, full: bool) -> torch.Tensor:
+        """One Adam step on the batch (M_g, B, d); full batches take the compiled step. Returns
+        the members' reconstruction losses (M_g,)."""
+        fn = self.compiled if full and self.compiled is not None else self.eager
+        try:
+            grad, recon = fn(self.fused.flat, x_in, target, eps)
+            self.compiled_ok |= fn is self.compiled
+        except Exception as e:  # compiling failed (on the first call): keep the eager step
+            if fn is self.eager or self.compiled_ok:
+                raise
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            warnings.warn(f"torch.compile of the {self.variant} training step failed, training uncompiled: {first}",
+                          stacklevel=2)  # fmt: skip
+            self.compiled = None
+            return self.step(x_in, target, eps, full)
+        self.opt.step(grad)
+        return recon / (x_in.shape[-2] * x_in.shape[-1])
+
+    def write(self) -> None:
+        self.fused.write_models(self.models)
+
+
+class _Variant(NamedTuple):
+    """A variant Fused's plain values: its layers (as the plain step's) and its objective."""
+
+    plain: _Plain
+    objective: VariantObjective
+    latent: int
+
+
+def make_variant_step(f) -> Callable:
+    """The step of variant Fused `f` (fused.Fused.of_models) as
+    step(flat (P,), x (M, B, d), target (M, B, d), eps (M, B, k)) -> (grad (P,), recon (M,)).
+
+    x is each member's (corrupted) input, target its clean batch, eps the VAE's reparameterisation
+    noise (read only by a VAE); grad is the gradient of each member's loss (reconstruction plus
+    penalty) in f.flat's layout, recon each member's summed reconstruction loss over the batch."""
+
+    def spec(layers) -> tuple:
+        return tuple(_Spec(L.kind, tuple(L.groups or ()), L.prelu) for L in layers)
+
+    plain = _Plain(len(f.members), len(f.mid_pos), f.mid_all, f.mid_idx, f.layout.spans, spec(f.enc), spec(f.dec), spec(f.mid))
+    p = _Variant(plain, f.objective, f.members[0].latent)
+
+    def step(flat, x, target, eps):
+        return _variant_step(p, flat, x, target, eps)
+
+    step.__code__ = step.__code__.replace()  # its own dynamo cache (compiled.make_step says why)
+    return step
+
+
+def _variant_step(v: _Variant, flat, x, target, eps):
+    p, o = v.plain, v.objective
+    W, b, slopes = _views(p, flat)
+    M, half, last = p.M, N_OUTER // 2, N_OUTER - 1
+    B, d = x.shape[-2], x.shape[-1]
+    xT, tT = x.transpose(-1, -2), target.transpose(-1, -2)  # (M, d, B)
+    if o.loss == "bce":
+        xT, tT = to_unit(xT), to_unit(tT).clamp(0, 1)
+    if p.enc[0].kind == "shared":  # one member: (d, B) through the one-matmul first layer
+        xT = xT[0]
+    # The encoder up to the code layer ct, then the code, then the decoder.
+    before = list(p.enc) + ([p.mid[0]] if p.mid else [])
+    ct = N_OUTER if p.mid else half - 1
+    L = before.pop()
+    saved_enc: list = []
+    h_in = _forward(before, xT, W, b, slopes, saved_enc, 0, M)  # the code layer's input (M, h, B)
+    z = torch.bmm(W[ct].transpose(1, 2), h_in) + b[ct].transpose(1, 2)
+    if o.vae:
+        k = v.latent
+        mu, lv = z[:, :k], z[:, k:]
+        std, epsT = torch.exp(0.5 * lv), eps.transpose(-1, -2)
+        code = mu + epsT * std
+    else:
+        code, dcode = activate(z, L.groups, slopes[ct])
+    saved_dec: list = []
+    h = _forward(p.mid[1:], code, W, b, slopes, saved_dec, N_OUTER + 1, M)  # latent 1: 1 -> 5
+    h = _forward(p.dec[:-1], h, W, b, slopes, saved_dec, half, M)  # (M, 50, B)
+    out = torch.bmm(W[last].transpose(1, 2), h) + b[last].transpose(1, 2)
+    if o.loss == "bce":
+        diff = torch.sigmoid(out) - tT  # dL/dlogits up to 1 / (B d)
+        # softplus(out) - out * t, torch's binary_cross_entropy_with_logits
+        recon = (torch.clamp_min(out, 0) - out * tT + torch.log1p(torch.exp(-out.abs()))).sum((1, 2))
+        scale = 1.0 / (B * d)
+    else:
+        diff = out - tT
+        recon = (diff * diff).sum((1, 2))
+        scale = 2.0 / (B * d)
+    grads: dict = {last: (torch.bmm(h, diff.transpose(1, 2)), diff.sum(2).unsqueeze(1))}
+    gslopes: dict = {}
+    g = _backward(torch.bmm(W[last], diff), W, grads, gslopes, saved_dec, len(saved_dec))  # dL/dcode (M, k, B)
+    per_sample = 1.0 / (B * scale)  # a penalty's mean over the batch, in the loss's units
+    if o.vae:
+        c = o.beta * per_sample
+        gz = torch.cat([g + c * mu, g * epsT * (0.5 * std) + (0.5 * c) * (torch.exp(lv) - 1)], 1)
+        if L.prelu[1] > L.prelu[0]:
+            gslopes[ct] = flat.new_zeros(L.prelu[1] - L.prelu[0])  # the code layer has no activation
+    else:
+        if o.sparse == "l1":
+            g = g + (o.sparse_weight * per_sample) * torch.sign(code)
+        a, e = L.prelu
+        if e > a:
+            gslopes[ct] = (g[a:e] * torch.clamp_max(z[a:e], 0)).sum((1, 2))
+        gz = g * dcode
+        if o.sparse == "kl":
+            s = torch.sigmoid(z)
+            raw = s.mean(2, keepdim=True)  # rho_hat (M, k, 1) before the clamp
+            r = raw.clamp(EPS, 1 - EPS)
+            slope = (-o.rho / r + (1 - o.rho) / (1 - r)) * ((raw >= EPS) & (raw <= 1 - EPS))
+            gz = gz + (o.sparse_weight * per_sample) * slope * (s * (1 - s))
+    grads[ct] = (torch.bmm(h_in, gz.transpose(1, 2)), gz.sum(2).unsqueeze(1))
+    _backward(torch.bmm(W[ct], gz), W, grads, gslopes, saved_enc, len(saved_enc))
+    n_mid = len(p.mid)
+    parts = []
+    for t in list(range(N_OUTER)) + [N_OUTER + k for k in range(n_mid)]:
+        parts += [grads[t][0].reshape(-1), grads[t][1].reshape(-1)]
+    parts.append(_slope_rows(gslopes, range(N_OUTER - 1), p.enc[0], p.M, flat))
+    if n_mid:
+        parts.append(_slope_rows(gslopes, range(N_OUTER, N_OUTER + n_mid), p.mid[0], p.M1, flat))
+    return torch.cat(parts) * scale, recon
