@@ -153,12 +153,13 @@ def test_fused_variant_step_trains_as_autograd_in_float64(vs):
         torch.set_default_dtype(torch.float32)
 
 
-def test_fused_variants_in_forked_workers_equal_one_process_to_the_bit():
-    """Dealing the fused groups to forked processes (one core each) changes no member's float32
-    bits: each group is its own Fused step with its own noise stream."""
+def test_variants_in_forked_workers_equal_one_process_to_the_bit():
+    """Dealing the variant groups to forked processes (one core each) changes no member's float32
+    bits: each group is its own step (the fused engine's, or torch.func's for the contractive
+    penalty) with its own noise stream."""
     x = torch.tensor(synthetic.training_set(2, 300, 2.25), dtype=torch.float32)
     members = [Member(5, "gelu", 2, "denoising", 1.0), Member(1, "prelu", 2, "sparse"), Member(5, "tanh", 2, "vae"),
-               Member(5, "relu", 2, "plain", 0.0, None, "bce")]  # fmt: skip
+               Member(5, "relu", 2, "plain", 0.0, None, "bce"), Member(5, "sigmoid", 2, "contractive")]  # fmt: skip
     runs = [train_vmapped(members, {2: x}, 2, VariantSettings(), batch_size=64, compile=False, fused=True, workers=w)
             for w in (1, 2)]  # fmt: skip
     (one, log_one), (two, log_two) = runs
@@ -166,4 +167,4 @@ def test_fused_variants_in_forked_workers_equal_one_process_to_the_bit():
     for a, b in zip(one, two):
         for p, q in zip(a.state_dict().values(), b.state_dict().values()):
             assert torch.equal(p, q)
-    assert np.all(np.isfinite(log_one.losses)) and log_one.losses.shape == (2, 4)
+    assert np.all(np.isfinite(log_one.losses)) and log_one.losses.shape == (2, 5)

@@ -25,7 +25,6 @@ from sigdenoise.models.activations import apply, derivative
 from sigdenoise.models.autoencoder import Autoencoder
 from sigdenoise.train.adam import FlatAdam
 from sigdenoise.train.common import TrainLog, batch_slices
-from sigdenoise.train.fused import Fused
 from sigdenoise.train.members import Member
 from sigdenoise.train.objectives import OBJECTIVES, Parts, VariantSettings, corrupt, reconstruction_loss, to_unit
 from sigdenoise.train.stacked import worth_compiling
@@ -106,7 +105,8 @@ class _Group:
         self.names = list(params)
         self.shapes = [tuple(params[k].shape[1:]) for k in self.names]
         self.flat = torch.cat([params[k].detach().reshape(self.m, -1) for k in self.names], dim=1).contiguous()
-        self.opt = FlatAdam(self.flat.view(-1), torch.zeros_like(self.flat).view(-1), lr)
+        self.grad = torch.zeros_like(self.flat)  # (unused: each step's gradient is its own tensor)
+        self.opt = FlatAdam(self.flat, self.grad, lr)
         fn = vmap(member_loss(models[0], variant, vs))
 
         def loss(flat, x_in, target, eps):
@@ -153,7 +153,7 @@ class _Group:
                 return self.step(x_in, target, eps, full)
         else:
             grad, recon = self.eager(x_in, target, eps)
-        self.opt.step(grad.reshape(-1))
+        self.opt.step(grad)
         return recon
 
 
@@ -173,8 +173,8 @@ def train_vmapped(
     fused: the groups whose variant the fused engine has (all but contractive, at the study's
     width) train by its hand-written step (_FusedGroup) rather than torch.func's; default: where
     compiled, which is where it pays (benchmarks/README.md); uncompiled, autograd's is as fast.
-    workers: on CPU, when every group is fused, the groups are dealt to this many forked processes
-    of one core each, as the stacked engine's members (default: torch's thread count).
+    workers: on CPU the groups are dealt to this many forked processes of one core each, as the
+    stacked engine's members (default: torch's thread count).
     """
     device = next(iter(data.values())).device
     n = next(iter(data.values())).shape[0]
@@ -223,10 +223,10 @@ def train_vmapped(
     with torch.no_grad():  # the steps take their gradients by hand or by torch.func, not autograd's tape
         parts = _forked_parts(state, device, fresh is None, workers)
         if parts:
-            by_fused = {id(entry[0].fused): entry for part in parts for entry in part}
+            by_flat = {id(_flat_of(entry[0])): entry for part in parts for entry in part}
 
-            def run(part: list[Fused], opts: list[FlatAdam]) -> list:
-                entries = [by_fused[id(f)] for f in part]
+            def run(part: list, opts: list[FlatAdam]) -> list:
+                entries = [by_flat[id(f)] for f in part]
                 for entry, opt in zip(entries, opts):
                     entry[0].opt = opt  # this process's optimiser of the group's (forked) flat
                 return epoch_of(entries, -1)
@@ -235,7 +235,8 @@ def train_vmapped(
                 if on_epoch is not None:
                     on_epoch(epoch, history[epoch])
 
-            train_forked([[entry[0].fused for entry in part] for part in parts], run, lr, epochs, history, finish, compile)
+            train_forked([[_flat_of(entry[0]) for entry in part] for part in parts], run, lr, epochs, history, finish,
+                         compile)  # fmt: skip
         else:
             for epoch in range(epochs):
                 for idx, losses in epoch_of(state, epoch):
@@ -255,9 +256,15 @@ def train_vmapped(
 
 def _forked_parts(state: list, device: torch.device, fixed_data: bool, workers: int | None) -> list[list]:
     """The groups dealt round-robin to one forked process per core (train/workers.py), as the
-    stacked engine deals its members, where every group is a FusedGroup on CPU and there is more
-    than one; [] trains in this process. A group's numbers do not depend on where it runs."""
-    if not fixed_data or device.type != "cpu" or not all(isinstance(g, FusedGroup) for g, *_ in state):
+    stacked engine deals its members, on CPU with more than one group; [] trains in this process
+    (also when `fresh` draws each epoch's data). A group's numbers do not depend on where it runs."""
+    if not fixed_data or device.type != "cpu":
         return []
     n = fork_count(len(state), workers)
     return [state[k::n] for k in range(n)] if n > 1 else []
+
+
+def _flat_of(group):
+    """What a forked worker snapshots and steps with its own FlatAdam: an object with `flat` and
+    `grad` (a FusedGroup's Fused, or the _Group itself)."""
+    return group.fused if isinstance(group, FusedGroup) else group
