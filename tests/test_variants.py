@@ -130,13 +130,13 @@ def test_fused_variant_step_trains_as_autograd_in_float64(vs):
     """The fused engine's hand-written variant step (train/variant_step.py: corrupted input,
     BCE on logits, the sparsity penalties at the code, the VAE's reparameterised code and KL)
     trains every member as autograd's gradient of the lone loss does: in float64, losses to
-    1e-13 and weights to 1e-11 after 2 epochs, for both latents and each kernel family (the
-    fused groups in forked workers, the autograd ones in this process). A bce member trains by
-    its own loss, not the run's `loss` setting."""
+    1e-13 and weights to 1e-11 after 2 epochs, for both latents and each kernel family. A bce
+    member trains by its own loss, not the run's `loss` setting."""
     torch.set_default_dtype(torch.float64)
     try:
         x = torch.tensor(synthetic.training_set(0, 160, 2.25))
-        members = [Member(latent, act, 0, v, level, None, loss) for act, latent in (("prelu", 1), ("gelu", 5), ("tanh", 1), ("relu", 5))
+        kernels = (("prelu", 1), ("gelu", 5), ("tanh", 1), ("relu", 5), ("sigmoid", 5))
+        members = [Member(latent, act, 0, v, level, None, loss) for act, latent in kernels
                    for v, level, loss in (("denoising", 0.5, "mse"), ("sparse", 0, "mse"), ("vae", 0, "mse"),
                                           ("plain", 0, "bce"), ("sparse", 0, "bce"), ("denoising", 0.3, "bce"))]  # fmt: skip
         ref, log_ref = train_vmapped(members, {0: x}, 2, vs, batch_size=64, compile=False, fused=False)
@@ -146,8 +146,7 @@ def test_fused_variant_step_trains_as_autograd_in_float64(vs):
             for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
                 assert_allclose(q.numpy(), p.numpy(), rtol=1e-11, atol=1e-13, err_msg=f"{m.name} {name}")
         bce = [i for i, m in enumerate(members) if m.variant == "plain"]
-        plain_bce = [Member(m.latent, m.activation, 0, "plain", 0, None, "bce") for m in (members[i] for i in bce)]
-        _, log_bce = train_vmapped(plain_bce, {0: x}, 1, VariantSettings(loss="bce"), batch_size=64, compile=False, fused=False)
+        _, log_bce = train_vmapped([members[i] for i in bce], {0: x}, 1, VariantSettings(loss="bce"), batch_size=64, compile=False, fused=False)
         assert_allclose(log_ref.losses[0, bce], log_bce.losses[0], rtol=1e-14)  # BCE, whatever vs.loss says
     finally:
         torch.set_default_dtype(torch.float32)

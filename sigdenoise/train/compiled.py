@@ -24,7 +24,20 @@ from sigdenoise.train.kernels import activate
 from sigdenoise.train.layout import N_OUTER, middle, outer
 
 
-class _Spec(NamedTuple):
+def compile_options() -> dict:
+    """inductor's options for a fused step (the plain one, or a variant's)."""
+    # cpp_wrapper: the compiled step's driver in C++ too, not ~300 Python calls (5 % a step).
+    options: dict = {"cpp_wrapper": True}
+    # The step reads only its tensors and constants fixed at make_step, so the tensors' guards
+    # (shape, strides, dtype) are all that can change; the ~670 others on those constants cost
+    # 50 us a call. (Older torch has no filter and checks them all.)
+    keep = getattr(torch.compiler, "keep_tensor_guards_unsafe", None)
+    if keep is not None:
+        options["guard_filter_fn"] = keep
+    return options
+
+
+class LayerSpec(NamedTuple):
     """What the step needs of a fused layer (fused._Layer): kind, kernel groups, learned slice."""
 
     kind: str
@@ -42,7 +55,7 @@ def _bmm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.bmm(a, b)
 
 
-def _forward(layers, h, W, b, slopes, saved, first: int, M: int):
+def forward_layers(layers, h, W, b, slopes, saved, first: int, M: int):
     """Run `layers` (activations on each) from h (M, k, B), or (d, B) for a shared first layer;
     W, b, slopes: parameter views by layer position."""
     for i, L in enumerate(layers):
@@ -59,7 +72,7 @@ def _forward(layers, h, W, b, slopes, saved, first: int, M: int):
     return h
 
 
-def _backward(g, W, grads, gslopes, saved, n: int):
+def backward_layers(g, W, grads, gslopes, saved, n: int):
     """Back through the last n saved layers from g = dL/dy (M, h, B); returns dL/dh (None once
     the first layer is reached)."""
     for _ in range(n):
@@ -85,7 +98,7 @@ def _middle(f, h, fn):
     return h.index_copy(0, f.mid_idx, fn(h.index_select(0, f.mid_idx)))
 
 
-def _slope_rows(gslopes: dict, rows, layer, m: int, like: torch.Tensor) -> torch.Tensor:
+def slope_rows(gslopes: dict, rows, layer, m: int, like: torch.Tensor) -> torch.Tensor:
     """The slope gradients (len(rows), m) flattened: the learned members' columns, zeros elsewhere."""
     a, b = layer.prelu
     out = []
@@ -97,7 +110,7 @@ def _slope_rows(gslopes: dict, rows, layer, m: int, like: torch.Tensor) -> torch
     return torch.cat(out)
 
 
-class _Plain(NamedTuple):
+class PlainValues(NamedTuple):
     """The plain values of a Fused that its step reads (every object the step reads is a guard
     dynamo checks at each call, so nothing else is captured)."""
 
@@ -111,6 +124,15 @@ class _Plain(NamedTuple):
     mid: tuple
 
 
+def plain_values(f) -> PlainValues:
+    """What a step reads of Fused `f`, as plain values."""
+
+    def spec(layers) -> tuple:
+        return tuple(LayerSpec(L.kind, tuple(L.groups or ()), L.prelu) for L in layers)
+
+    return PlainValues(len(f.members), len(f.mid_pos), f.mid_all, f.mid_idx, f.layout.spans, spec(f.enc), spec(f.dec), spec(f.mid))
+
+
 def make_step(f) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
     """The step of Fused `f` as step(flat (P,), x) -> (grad (P,), sse (M,)).
 
@@ -118,10 +140,7 @@ def make_step(f) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, t
     squared error of each member in f.flat's layout (the fixed slopes' entries 0), sse each
     member's summed squared error. Pure: it reads flat and x and writes nothing."""
 
-    def spec(layers) -> tuple:
-        return tuple(_Spec(L.kind, tuple(L.groups or ()), L.prelu) for L in layers)
-
-    p = _Plain(len(f.members), len(f.mid_pos), f.mid_all, f.mid_idx, f.layout.spans, spec(f.enc), spec(f.dec), spec(f.mid))
+    p = plain_values(f)
 
     def step(flat: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return _step(p, flat, x)
@@ -133,7 +152,7 @@ def make_step(f) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, t
     return step
 
 
-def _views(p: _Plain, flat: torch.Tensor) -> tuple[list, list, dict]:
+def param_views(p: PlainValues, flat: torch.Tensor) -> tuple[list, list, dict]:
     """Weights, biases and slopes by layer position: outer layers 0-7, the middle ones 8, 9."""
     v = {name: flat[o : o + math.prod(shape)].view(shape) for name, o, shape in p.spans}
     n_mid = len(p.mid)
@@ -144,29 +163,29 @@ def _views(p: _Plain, flat: torch.Tensor) -> tuple[list, list, dict]:
     return W, b, slopes
 
 
-def _step(p: _Plain, flat: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    W, b, slopes = _views(p, flat)
+def _step(p: PlainValues, flat: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    W, b, slopes = param_views(p, flat)
     n_mid, last, half = len(p.mid), N_OUTER - 1, N_OUTER // 2
     xT = x.transpose(-1, -2)  # (d, B) or (M, d, B)
     saved: list = []
-    h = _forward(p.enc, xT, W, b, slopes, saved, 0, p.M)  # (M, 5, B)
+    h = forward_layers(p.enc, xT, W, b, slopes, saved, 0, p.M)  # (M, 5, B)
     if n_mid:
-        h = _middle(p, h, lambda hm: _forward(p.mid, hm, W, b, slopes, saved, N_OUTER, p.M))
-    h = _forward(p.dec[:-1], h, W, b, slopes, saved, half, p.M)  # (M, 50, B)
+        h = _middle(p, h, lambda hm: forward_layers(p.mid, hm, W, b, slopes, saved, N_OUTER, p.M))
+    h = forward_layers(p.dec[:-1], h, W, b, slopes, saved, half, p.M)  # (M, 50, B)
     out = torch.bmm(W[last].transpose(1, 2), h) + b[last].transpose(1, 2)
     diff = out - xT  # dL/dout up to the factor 2 / (B d), applied at the end
     sse = (diff * diff).sum((1, 2))
     grads: dict = {last: (torch.bmm(h, diff.transpose(1, 2)), diff.sum(2).unsqueeze(1))}
     gslopes: dict = {}
-    g = _backward(torch.bmm(W[last], diff), W, grads, gslopes, saved, half - 1)  # dL/dh (M, 5, B)
+    g = backward_layers(torch.bmm(W[last], diff), W, grads, gslopes, saved, half - 1)  # dL/dh (M, 5, B)
     if n_mid:
-        g = _middle(p, g, lambda gm: _backward(gm, W, grads, gslopes, saved, n_mid))
-    _backward(g, W, grads, gslopes, saved, half)
+        g = _middle(p, g, lambda gm: backward_layers(gm, W, grads, gslopes, saved, n_mid))
+    backward_layers(g, W, grads, gslopes, saved, half)
     parts = []
     for t in list(range(N_OUTER)) + [N_OUTER + k for k in range(n_mid)]:
         parts += [grads[t][0].reshape(-1), grads[t][1].reshape(-1)]
-    parts.append(_slope_rows(gslopes, range(N_OUTER - 1), p.enc[0], p.M, flat))
+    parts.append(slope_rows(gslopes, range(N_OUTER - 1), p.enc[0], p.M, flat))
     if n_mid:
-        parts.append(_slope_rows(gslopes, range(N_OUTER, N_OUTER + n_mid), p.mid[0], p.M1, flat))
+        parts.append(slope_rows(gslopes, range(N_OUTER, N_OUTER + n_mid), p.mid[0], p.M1, flat))
     scale = 2.0 / (x.shape[-2] * x.shape[-1])
     return torch.cat(parts) * scale, sse

@@ -17,7 +17,7 @@ import torch
 from sigdenoise.models.activations import LEARNED, REGISTRY
 from sigdenoise.models.autoencoder import Autoencoder
 from sigdenoise.train import tape
-from sigdenoise.train.compiled import make_step
+from sigdenoise.train.compiled import compile_options, make_step
 from sigdenoise.train.kernels import KERNEL_ORDER, kernel_groups
 from sigdenoise.train.layout import N_MID, N_OUTER, Layout, middle, outer
 from sigdenoise.train.members import Member
@@ -108,6 +108,8 @@ class Fused:
         """One forward and backward pass on x (S, B, d), one batch per seed of `seeds`. Returns
         the gradient (P,) in `flat`'s layout: `grad` itself, or the compiled step's own output;
         each member's summed squared error is added to `sse` (M,)."""
+        if self.objective is not None:
+            raise TypeError("a variant Fused steps through train/variant_step.py, not the plain tape")
         B = x.shape[-2]
         compiled = self._compiled.get(B)
         if compiled is not None:
@@ -195,19 +197,6 @@ class Fused:
                     if learned:
                         K = torch.tensor([_rank(st, rows[i]) for i in learned], device=dev)
                         st.slopes[l].index_copy_(0, K, L.slope.view(-1)[I[learned]])
-
-
-def compile_options() -> dict:
-    """inductor's options for a fused step (the plain one, or a variant's)."""
-    # cpp_wrapper: the compiled step's driver in C++ too, not ~300 Python calls (5 % a step).
-    options: dict = {"cpp_wrapper": True}
-    # The step reads only its tensors and constants fixed at make_step, so the tensors' guards
-    # (shape, strides, dtype) are all that can change; the ~670 others on those constants cost
-    # 50 us a call. (Older torch has no filter and checks them all.)
-    keep = getattr(torch.compiler, "keep_tensor_guards_unsafe", None)
-    if keep is not None:
-        options["guard_filter_fn"] = keep
-    return options
 
 
 def run_epoch(f: Fused, opt, stacked: torch.Tensor, perm: torch.Tensor, slices: list[slice]) -> torch.Tensor:

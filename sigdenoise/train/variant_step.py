@@ -29,8 +29,16 @@ import torch
 
 from sigdenoise.models.autoencoder import Autoencoder
 from sigdenoise.train.adam import FlatAdam
-from sigdenoise.train.compiled import _backward, _forward, _Plain, _slope_rows, _Spec, _views
-from sigdenoise.train.fused import Fused, compile_options
+from sigdenoise.train.compiled import (
+    PlainValues,
+    backward_layers,
+    compile_options,
+    forward_layers,
+    param_views,
+    plain_values,
+    slope_rows,
+)
+from sigdenoise.train.fused import Fused
 from sigdenoise.train.kernels import activate
 from sigdenoise.train.layout import N_OUTER
 from sigdenoise.train.members import Member
@@ -79,7 +87,7 @@ class FusedGroup:
 class _Variant(NamedTuple):
     """A variant Fused's plain values: its layers (as the plain step's) and its objective."""
 
-    plain: _Plain
+    plain: PlainValues
     objective: VariantObjective
     latent: int
 
@@ -92,11 +100,7 @@ def make_variant_step(f) -> Callable:
     noise (read only by a VAE); grad is the gradient of each member's loss (reconstruction plus
     penalty) in f.flat's layout, recon each member's summed reconstruction loss over the batch."""
 
-    def spec(layers) -> tuple:
-        return tuple(_Spec(L.kind, tuple(L.groups or ()), L.prelu) for L in layers)
-
-    plain = _Plain(len(f.members), len(f.mid_pos), f.mid_all, f.mid_idx, f.layout.spans, spec(f.enc), spec(f.dec), spec(f.mid))
-    p = _Variant(plain, f.objective, f.members[0].latent)
+    p = _Variant(plain_values(f), f.objective, f.members[0].latent)
 
     def step(flat, x, target, eps):
         return _variant_step(p, flat, x, target, eps)
@@ -107,7 +111,7 @@ def make_variant_step(f) -> Callable:
 
 def _variant_step(v: _Variant, flat, x, target, eps):
     p, o = v.plain, v.objective
-    W, b, slopes = _views(p, flat)
+    W, b, slopes = param_views(p, flat)
     M, half, last = p.M, N_OUTER // 2, N_OUTER - 1
     B, d = x.shape[-2], x.shape[-1]
     xT, tT = x.transpose(-1, -2), target.transpose(-1, -2)  # (M, d, B)
@@ -120,7 +124,7 @@ def _variant_step(v: _Variant, flat, x, target, eps):
     ct = N_OUTER if p.mid else half - 1
     L = before.pop()
     saved_enc: list = []
-    h_in = _forward(before, xT, W, b, slopes, saved_enc, 0, M)  # the code layer's input (M, h, B)
+    h_in = forward_layers(before, xT, W, b, slopes, saved_enc, 0, M)  # the code layer's input (M, h, B)
     z = torch.bmm(W[ct].transpose(1, 2), h_in) + b[ct].transpose(1, 2)
     if o.vae:
         k = v.latent
@@ -130,8 +134,8 @@ def _variant_step(v: _Variant, flat, x, target, eps):
     else:
         code, dcode = activate(z, L.groups, slopes[ct])
     saved_dec: list = []
-    h = _forward(p.mid[1:], code, W, b, slopes, saved_dec, N_OUTER + 1, M)  # latent 1: 1 -> 5
-    h = _forward(p.dec[:-1], h, W, b, slopes, saved_dec, half, M)  # (M, 50, B)
+    h = forward_layers(p.mid[1:], code, W, b, slopes, saved_dec, N_OUTER + 1, M)  # latent 1: 1 -> 5
+    h = forward_layers(p.dec[:-1], h, W, b, slopes, saved_dec, half, M)  # (M, 50, B)
     out = torch.bmm(W[last].transpose(1, 2), h) + b[last].transpose(1, 2)
     if o.loss == "bce":
         diff = torch.sigmoid(out) - tT  # dL/dlogits up to 1 / (B d)
@@ -144,7 +148,7 @@ def _variant_step(v: _Variant, flat, x, target, eps):
         scale = 2.0 / (B * d)
     grads: dict = {last: (torch.bmm(h, diff.transpose(1, 2)), diff.sum(2).unsqueeze(1))}
     gslopes: dict = {}
-    g = _backward(torch.bmm(W[last], diff), W, grads, gslopes, saved_dec, len(saved_dec))  # dL/dcode (M, k, B)
+    g = backward_layers(torch.bmm(W[last], diff), W, grads, gslopes, saved_dec, len(saved_dec))  # dL/dcode (M, k, B)
     per_sample = 1.0 / (B * scale)  # a penalty's mean over the batch, in the loss's units
     if o.vae:
         c = o.beta * per_sample
@@ -165,12 +169,12 @@ def _variant_step(v: _Variant, flat, x, target, eps):
             slope = (-o.rho / r + (1 - o.rho) / (1 - r)) * ((raw >= EPS) & (raw <= 1 - EPS))
             gz = gz + (o.sparse_weight * per_sample) * slope * (s * (1 - s))
     grads[ct] = (torch.bmm(h_in, gz.transpose(1, 2)), gz.sum(2).unsqueeze(1))
-    _backward(torch.bmm(W[ct], gz), W, grads, gslopes, saved_enc, len(saved_enc))
+    backward_layers(torch.bmm(W[ct], gz), W, grads, gslopes, saved_enc, len(saved_enc))
     n_mid = len(p.mid)
     parts = []
     for t in list(range(N_OUTER)) + [N_OUTER + k for k in range(n_mid)]:
         parts += [grads[t][0].reshape(-1), grads[t][1].reshape(-1)]
-    parts.append(_slope_rows(gslopes, range(N_OUTER - 1), p.enc[0], p.M, flat))
+    parts.append(slope_rows(gslopes, range(N_OUTER - 1), p.enc[0], p.M, flat))
     if n_mid:
-        parts.append(_slope_rows(gslopes, range(N_OUTER, N_OUTER + n_mid), p.mid[0], p.M1, flat))
+        parts.append(slope_rows(gslopes, range(N_OUTER, N_OUTER + n_mid), p.mid[0], p.M1, flat))
     return torch.cat(parts) * scale, recon
