@@ -167,3 +167,22 @@ def test_variants_in_forked_workers_equal_one_process_to_the_bit():
         for p, q in zip(a.state_dict().values(), b.state_dict().values()):
             assert torch.equal(p, q)
     assert np.all(np.isfinite(log_one.losses)) and log_one.losses.shape == (2, 5)
+
+
+def test_wide_denoisers_on_fresh_data_in_forked_workers_equal_one_process_to_the_bit():
+    """The wide denoiser's fresh signals each epoch (a function of seed and epoch) are drawn in
+    each worker, so forked training is one process's to the bit, epoch by epoch."""
+    x = torch.tensor(synthetic.training_set(3, 256, 2.25), dtype=torch.float32)
+
+    def fresh(seed, epoch):
+        return torch.tensor(synthetic.training_set(100 * seed + epoch, 256, 2.25), dtype=torch.float32)
+
+    members = [Member(5, "gelu", 3, "denoising", level, 16) for level in (0.1, 1.0)]
+    runs = [train_vmapped(members, {3: x}, 3, VariantSettings(), batch_size=64, fresh=fresh, workers=w) for w in (1, 2)]
+    (one, log_one), (two, log_two) = runs
+    assert np.array_equal(log_one.losses, log_two.losses) and np.all(np.isfinite(log_one.losses))
+    for a, b in zip(one, two):
+        for p, q in zip(a.state_dict().values(), b.state_dict().values()):
+            assert torch.equal(p, q)
+    stale, _ = train_vmapped(members, {3: x}, 3, VariantSettings(), batch_size=64, workers=1)  # the data itself each epoch
+    assert not torch.equal(stale[0].layers[0].weight, one[0].layers[0].weight)

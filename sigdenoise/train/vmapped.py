@@ -224,15 +224,18 @@ def train_vmapped(
     history = np.zeros((epochs, len(members)))
     t0 = time.perf_counter()
     with torch.no_grad():  # the steps take their gradients by hand or by torch.func, not autograd's tape
-        parts = _forked_parts(state, device, fresh is None, workers)
+        parts = _forked_parts(state, device, workers)
         if parts:
             by_flat = {id(_flat_of(entry[0])): entry for part in parts for entry in part}
+
+            epoch_now = [0]  # each worker counts its own epochs (its forked copy of this list)
 
             def run(part: list, opts: list[FlatAdam]) -> list:
                 entries = [by_flat[id(f)] for f in part]
                 for entry, opt in zip(entries, opts):
                     entry[0].opt = opt  # this process's optimiser of the group's (forked) flat
-                return epoch_of(entries, -1)
+                epoch_now[0] += 1
+                return epoch_of(entries, epoch_now[0] - 1)
 
             def finish(epoch: int) -> None:
                 if on_epoch is not None:
@@ -257,11 +260,12 @@ def train_vmapped(
     return models, TrainLog(history, seconds)
 
 
-def _forked_parts(state: list, device: torch.device, fixed_data: bool, workers: int | None) -> list[list]:
+def _forked_parts(state: list, device: torch.device, workers: int | None) -> list[list]:
     """The groups dealt round-robin to one forked process per core (train/workers.py), as the
-    stacked engine deals its members, on CPU with more than one group; [] trains in this process
-    (also when `fresh` draws each epoch's data). A group's numbers do not depend on where it runs."""
-    if not fixed_data or device.type != "cpu":
+    stacked engine deals its members, on CPU with more than one group; [] trains in this process.
+    A group's numbers do not depend on where it runs (`fresh` is a function of seed and epoch, so
+    each process draws the same epochs' data)."""
+    if device.type != "cpu":
         return []
     n = fork_count(len(state), workers)
     return [state[k::n] for k in range(n)] if n > 1 else []
