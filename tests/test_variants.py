@@ -130,7 +130,8 @@ def test_fused_variant_step_trains_as_autograd_in_float64(vs):
     """The fused engine's hand-written variant step (train/variant_step.py: corrupted input,
     BCE on logits, the sparsity penalties at the code, the VAE's reparameterised code and KL)
     trains every member as autograd's gradient of the lone loss does: in float64, losses to
-    1e-13 and weights to 1e-11 after 2 epochs, for both latents and each kernel family. A bce
+    1e-13 and weights to 1e-11 after 2 epochs, for both latents, each kernel family and wider
+    bodies. A bce
     member trains by its own loss, not the run's `loss` setting."""
     torch.set_default_dtype(torch.float64)
     try:
@@ -139,6 +140,8 @@ def test_fused_variant_step_trains_as_autograd_in_float64(vs):
         members = [Member(latent, act, 0, v, level, None, loss) for act, latent in kernels
                    for v, level, loss in (("denoising", 0.5, "mse"), ("sparse", 0, "mse"), ("vae", 0, "mse"),
                                           ("plain", 0, "bce"), ("sparse", 0, "bce"), ("denoising", 0.3, "bce"))]  # fmt: skip
+        # Wider bodies (100-W-W/2-W/4-latent, no 5-1-5 middle at latent 1), as the wide denoiser's.
+        members += [Member(5, "gelu", 0, "denoising", 0.5, 32), Member(1, "prelu", 0, "vae", 0, 16)]
         ref, log_ref = train_vmapped(members, {0: x}, 2, vs, batch_size=64, compile=False, fused=False)
         got, log_got = train_vmapped(members, {0: x}, 2, vs, batch_size=64, compile=False, fused=True)
         assert_allclose(log_got.losses, log_ref.losses, rtol=1e-13)

@@ -72,7 +72,8 @@ class Fused:
         self.shared = shared
         self.slot = torch.tensor([seeds.index(m.seed) for m in self.members], device=dev)  # batch of each member
         self.seed0 = seeds.index(self.members[0].seed)
-        mid = self.mid_pos = [p for p, m in enumerate(self.members) if m.latent == 1]
+        # The members with the 5-1-5 middle (the study's latent 1; a wider body's latent 1 has none).
+        mid = self.mid_pos = [p for p, (layers, _) in enumerate(per) if len(layers) == N_OUTER + N_MID]
         self.mid_all, self.mid_idx = len(mid) == M, torch.tensor(mid, device=dev, dtype=torch.long)
         self.layout, tensors = _pack(per, mid, self.shared)
         self.flat = self.layout.flatten(tensors).detach().clone()
