@@ -124,11 +124,13 @@ def test_compiled_variant_step_equals_the_eager_one_in_float64():
 
 
 @pytest.mark.parametrize("vs", [VariantSettings(),
-                                VariantSettings(sparse_kind="l1", train_noise_kind="masking", sparse_weight=0.1, beta=0.5),
+                                VariantSettings(sparse_kind="l1", train_noise_kind="masking", sparse_weight=0.1, beta=0.5,
+                                                contractive_weight=0.3),
                                 VariantSettings(train_noise_kind="salt-pepper", sparse_weight=0.5, rho=0.3)])  # fmt: skip
 def test_fused_variant_step_trains_as_autograd_in_float64(vs):
     """The fused engine's hand-written variant step (train/variant_step.py: corrupted input,
-    BCE on logits, the sparsity penalties at the code, the VAE's reparameterised code and KL)
+    BCE on logits, the sparsity penalties at the code, the VAE's reparameterised code and KL, the
+    contractive penalty's Jacobian)
     trains every member as autograd's gradient of the lone loss does: in float64, losses to
     1e-13 and weights to 1e-11 after 2 epochs, for both latents, each kernel family and wider
     bodies. A bce
@@ -140,8 +142,11 @@ def test_fused_variant_step_trains_as_autograd_in_float64(vs):
         members = [Member(latent, act, 0, v, level, None, loss) for act, latent in kernels
                    for v, level, loss in (("denoising", 0.5, "mse"), ("sparse", 0, "mse"), ("vae", 0, "mse"),
                                           ("plain", 0, "bce"), ("sparse", 0, "bce"), ("denoising", 0.3, "bce"))]  # fmt: skip
-        # Wider bodies (100-W-W/2-W/4-latent, no 5-1-5 middle at latent 1), as the wide denoiser's.
-        members += [Member(5, "gelu", 0, "denoising", 0.5, 32), Member(1, "prelu", 0, "vae", 0, 16)]
+        # The contractive penalty (its gradient through each activation's second derivative), on
+        # every activation; wider bodies (100-W-W/2-W/4-latent, no 5-1-5 middle at latent 1).
+        members += [Member(latent, act, 0, "contractive") for act, latent in kernels + (("identity", 5), ("leakyrelu", 1))]
+        members += [Member(5, "gelu", 0, "denoising", 0.5, 32), Member(1, "prelu", 0, "vae", 0, 16),
+                    Member(1, "tanh", 0, "contractive", 0, 16, "bce")]  # fmt: skip
         ref, log_ref = train_vmapped(members, {0: x}, 2, vs, batch_size=64, compile=False, fused=False)
         got, log_got = train_vmapped(members, {0: x}, 2, vs, batch_size=64, compile=False, fused=True)
         assert_allclose(log_got.losses, log_ref.losses, rtol=1e-13)
@@ -155,14 +160,14 @@ def test_fused_variant_step_trains_as_autograd_in_float64(vs):
         torch.set_default_dtype(torch.float32)
 
 
-def test_variants_in_forked_workers_equal_one_process_to_the_bit():
+@pytest.mark.parametrize("fused", [True, False])
+def test_variants_in_forked_workers_equal_one_process_to_the_bit(fused):
     """Dealing the variant groups to forked processes (one core each) changes no member's float32
-    bits: each group is its own step (the fused engine's, or torch.func's for the contractive
-    penalty) with its own noise stream."""
+    bits: each group is its own step (the fused engine's, or autograd's) with its own noise stream."""
     x = torch.tensor(synthetic.training_set(2, 300, 2.25), dtype=torch.float32)
     members = [Member(5, "gelu", 2, "denoising", 1.0), Member(1, "prelu", 2, "sparse"), Member(5, "tanh", 2, "vae"),
                Member(5, "relu", 2, "plain", 0.0, None, "bce"), Member(5, "sigmoid", 2, "contractive")]  # fmt: skip
-    runs = [train_vmapped(members, {2: x}, 2, VariantSettings(), batch_size=64, compile=False, fused=True, workers=w)
+    runs = [train_vmapped(members, {2: x}, 2, VariantSettings(), batch_size=64, compile=False, fused=fused, workers=w)
             for w in (1, 2)]  # fmt: skip
     (one, log_one), (two, log_two) = runs
     assert np.array_equal(log_one.losses, log_two.losses)

@@ -72,15 +72,18 @@ def forward_layers(layers, h, W, b, slopes, saved, first: int, M: int):
     return h
 
 
-def backward_layers(g, W, grads, gslopes, saved, n: int):
+def backward_layers(g, W, grads, gslopes, saved, n: int, extra: dict | None = None):
     """Back through the last n saved layers from g = dL/dy (M, h, B); returns dL/dh (None once
-    the first layer is reached)."""
+    the first layer is reached). extra: gradients added to a layer's dL/dz by position t (a
+    penalty's on the activations' derivatives)."""
     for _ in range(n):
         L, t, h, z, d = saved.pop()
         a, b = L.prelu
         if b > a:
             gslopes[t] = (g[a:b] * torch.clamp_max(z[a:b], 0)).sum((1, 2))
         gz = g * d
+        if extra is not None and t in extra:
+            gz = gz + extra[t]
         if L.kind == "shared":  # dW (d, M*h) = x^T (d, B) @ gz^T (B, M*h)
             grads[t] = (h @ gz.reshape(-1, gz.shape[-1]).T, gz.sum(2).reshape(-1))
             return None

@@ -5,8 +5,7 @@ Engines, all training each member exactly as the reference loop would train it a
 - "stacked" (train/stacked.py): the study's plain members, fused and compiled, in forked workers;
 - "vmapped" (train/vmapped.py): the variants (denoising, sparse, contractive, vae, bce, wider
   bodies), stacked per group with torch.func, on CPU in forked workers as the stacked engine's; in
-  a long training all but the contractive take the fused engine's hand-written step, compiled
-  (train/variant_step.py);
+  a long training they take the fused engine's hand-written step, compiled (train/variant_step.py);
 - "reference" (train/reference.py): one model at a time; the lone denoising autoencoder with a
   noise range, window scaling or a learning-rate schedule, which only it implements.
 """

@@ -62,20 +62,36 @@ def _fused_gelu(za, slope):  # exact gelu: z Phi(z); derivative Phi(z) + z phi(z
     return za * phi_cdf, phi_cdf + za * torch.exp(-0.5 * za * za) * _INV_SQRT_2PI
 
 
+def _second_sigmoid(za):
+    s = torch.sigmoid(za)
+    return s * (1 - s) * (1 - 2 * s)
+
+
+def _second_tanh(za):
+    y = torch.tanh(za)
+    return -2 * y * (1 - y * y)
+
+
+def _second_gelu(za):  # d/dz (Phi(z) + z phi(z)) = phi(z) (2 - z^2)
+    return torch.exp(-0.5 * za * za) * _INV_SQRT_2PI * (2 - za * za)
+
+
 @dataclass(frozen=True)
 class Kernel:
     """emit(tape, z, y, d, tmp, one, slope): append the kernels y <- f(z), d <- f'(z) on a group's
-    slices; fused(z, slope) -> (y, d) for the compiled step. slope (m, 1, 1)."""
+    slices; fused(z, slope) -> (y, d) for the compiled step. slope (m, 1, 1). second(z) -> f''(z),
+    which the contractive penalty's gradient needs; None where it is 0 (piecewise linear)."""
 
     emit: Callable
     fused: Callable
+    second: Callable | None = None
 
 
 KERNELS: dict[str, Kernel] = {
     "pwl": Kernel(_emit_pwl, _fused_pwl),
-    "sigmoid": Kernel(_emit_from_output(torch.sigmoid, _aten.sigmoid_backward), _fused_sigmoid),
-    "tanh": Kernel(_emit_from_output(torch.tanh, _aten.tanh_backward), _fused_tanh),
-    "gelu": Kernel(_emit_gelu, _fused_gelu),
+    "sigmoid": Kernel(_emit_from_output(torch.sigmoid, _aten.sigmoid_backward), _fused_sigmoid, _second_sigmoid),
+    "tanh": Kernel(_emit_from_output(torch.tanh, _aten.tanh_backward), _fused_tanh, _second_tanh),
+    "gelu": Kernel(_emit_gelu, _fused_gelu, _second_gelu),
 }
 
 
@@ -122,6 +138,14 @@ def emit_activation(tape: list, z, y, d, tmp, groups: list, slope: torch.Tensor)
     one = torch.ones_like(z)  # dense: aten's backward kernels are 1.5x slower on a broadcast 1
     for k, a, b in groups:
         KERNELS[k].emit(tape, z[a:b], y[a:b], d[a:b], tmp[a:b], one[a:b], slope[a:b])
+
+
+def second_derivative(z: torch.Tensor, groups) -> torch.Tensor | None:
+    """f''(z) for members in kernel groups, z (M, h, B); None where every group's is 0."""
+    if all(KERNELS[k].second is None for k, _, _ in groups):
+        return None
+    parts = [KERNELS[k].second(z[a:b]) if KERNELS[k].second is not None else torch.zeros_like(z[a:b]) for k, a, b in groups]
+    return parts[0] if len(parts) == 1 else torch.cat(parts)
 
 
 def activate(z: torch.Tensor, groups, slope: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

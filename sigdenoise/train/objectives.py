@@ -139,16 +139,13 @@ class Objective:
     corrupts: bool = False
     jacobian: bool = False
     gaussian_code: bool = False
-    fused: bool = True
-    """Whether train/variant_step.py's hand-written backward has it (the contractive penalty's
-    gradient is a second derivative through the encoder's Jacobian: torch.func's, compiled)."""
 
 
 OBJECTIVES: dict[str, Objective] = {
     "plain": Objective(),
     "denoising": Objective(corrupts=True),
     "sparse": Objective(_sparse),
-    "contractive": Objective(_contractive, jacobian=True, fused=False),
+    "contractive": Objective(_contractive, jacobian=True),
     "vae": Objective(_vae, gaussian_code=True),
 }
 VARIANTS: tuple[str, ...] = tuple(OBJECTIVES)
@@ -157,7 +154,8 @@ VARIANTS: tuple[str, ...] = tuple(OBJECTIVES)
 class VariantObjective(NamedTuple):
     """A variant's loss as plain values, what train/variant_step.py computes (a compiled step
     reads nothing else): the reconstruction loss, the code's sparsity penalty (kl, l1 or None)
-    and weight, rho, and whether the code is a VAE's (with the KL weight beta)."""
+    and weight, rho, whether the code is a VAE's (with the KL weight beta), and the contractive
+    penalty's weight (0: none)."""
 
     loss: str = "mse"
     sparse: str | None = None
@@ -165,10 +163,12 @@ class VariantObjective(NamedTuple):
     rho: float = 0.05
     vae: bool = False
     beta: float = 0.0
+    contractive_weight: float = 0.0
 
 
 def variant_objective(variant: str, vs: VariantSettings, loss: str) -> VariantObjective:
     """The VariantObjective of a member's variant and loss under run settings `vs`."""
     sparse = variant == "sparse"
     return VariantObjective(loss, vs.sparse_kind if sparse else None, vs.sparse_weight if sparse else 0.0, vs.rho,
-                            OBJECTIVES[variant].gaussian_code, vs.beta)  # fmt: skip
+                            OBJECTIVES[variant].gaussian_code, vs.beta,
+                            vs.contractive_weight if OBJECTIVES[variant].jacobian else 0.0)  # fmt: skip

@@ -10,13 +10,15 @@ matmuls, as for the plain step). What a variant adds to the study's step, each b
   (-rho / rho_hat + (1 - rho) / (1 - rho_hat)) sigma'(z) / B on the pre-activation (0 where
   rho_hat is clamped, as autograd's clamp);
 - vae: the code layer emits mu and log-variance, code = mu + eps exp(lv / 2), no activation; the
-  KL term adds beta mu / B to mu's gradient and beta (exp(lv) - 1) / (2 B) to lv's.
+  KL term adds beta mu / B to mu's gradient and beta (exp(lv) - 1) / (2 B) to lv's;
+- contractive: the encoder's Jacobian J = D_L W_L^T ... D_1 W_1^T per sample, built from the
+  code's side, and the gradient of its squared norm back down the chain: to each weight, and to
+  each D = f'(z), hence to z through f''(z) (train/kernels.py) and to a prelu's slope.
 Gradients are carried in the reconstruction loss's units up to its factor (2 / (B d) for MSE,
 1 / (B d) for BCE), the penalties' divided by it, and scaled once at the end, as the plain step.
 
 A variant Fused holds members of one activation and one latent size (a vmapped group), so the
 code is one layer for all: the last outer encoder layer (latent 5) or the first middle one (1).
-The contractive penalty is not here (objectives.Objective.fused).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from sigdenoise.train.compiled import (
     slope_rows,
 )
 from sigdenoise.train.fused import Fused
-from sigdenoise.train.kernels import activate
+from sigdenoise.train.kernels import activate, second_derivative
 from sigdenoise.train.layout import N_OUTER
 from sigdenoise.train.members import Member
 from sigdenoise.train.objectives import VariantObjective, VariantSettings, to_unit, variant_objective
@@ -109,6 +111,46 @@ def make_variant_step(f) -> Callable:
     return step
 
 
+def _contractive(enc: list, W: list, M: int, c: float) -> tuple[dict, dict, dict]:
+    """The contractive penalty's gradient, c sum_b ||J_b||_F^2 with J_b = D_L W_L^T ... D_1 W_1^T
+    (penalties.jacobian_frobenius, built from the code's side as there), by hand.
+
+    enc: the encoder's saved layers (spec, t, input, z, d = f'(z)), first to the code layer; c the
+    weight over the batch in the step's units. Returns, by layer t: dL/dz through each D's f''(z)
+    (to add in the backward pass), dL/dW (M, d_in, d_out), and the prelu slopes' dL/ds through D's
+    slope where z <= 0."""
+    Ws = [W[t].view(W[t].shape[0], M, -1).transpose(0, 1) if L.kind == "shared" else W[t] for L, t, *_ in enc]
+    ds = [d.transpose(1, 2) for *_, d in enc]  # (M, B, h) each
+    n, B, k = len(enc), ds[0].shape[1], ds[-1].shape[-1]
+    R = ds[-1].unsqueeze(-1) * Ws[-1].transpose(1, 2).unsqueeze(1)  # R_{n-1} = D W^T of the code layer, (M, B, k, d_in)
+    Rs, Ss = [R], []
+    for Wl, dl in zip(reversed(Ws[:-1]), reversed(ds[:-1])):  # R_i = (R_{i+1} D_i) W_i^T
+        S = R * dl.unsqueeze(-2)
+        R = torch.bmm(S.reshape(M, B * k, -1), Wl.transpose(1, 2)).view(M, B, k, -1)
+        Ss.append(S)
+        Rs.append(R)
+    G = (2 * c) * R  # dP/dJ, J = R_0
+    gW, gd = {}, [None] * n
+    for i in range(n - 1):  # back up the chain from the input's side
+        S, G2 = Ss[n - 2 - i], G.reshape(M, B * k, -1)
+        gW[enc[i][1]] = torch.bmm(G2.transpose(1, 2), S.reshape(M, B * k, -1))
+        GS = torch.bmm(G2, Ws[i]).view(M, B, k, -1)  # dP/dS_i
+        gd[i] = (GS * Rs[n - 2 - i]).sum(2)  # dP/dD_i, (M, B, h)
+        G = GS * ds[i].unsqueeze(-2)  # dP/dR_{i+1}
+    gW[enc[-1][1]] = (G * ds[-1].unsqueeze(-1)).sum(1).transpose(1, 2)
+    gd[-1] = (G * Ws[-1].transpose(1, 2).unsqueeze(1)).sum(-1)
+    extra, gs = {}, {}
+    for (L, t, _, z, _), g in zip(enc, gd):
+        g = g.transpose(1, 2)  # (M, h, B)
+        f2 = second_derivative(z, L.groups)
+        if f2 is not None:
+            extra[t] = g * f2
+        a, b = L.prelu
+        if b > a:  # D = [z > 0] + s [z <= 0]
+            gs[t] = (g[a:b] * (z[a:b] <= 0)).sum((1, 2))
+    return extra, gW, gs
+
+
 def _variant_step(v: _Variant, flat, x, target, eps):
     p, o = v.plain, v.objective
     W, b, slopes = param_views(p, flat)
@@ -168,8 +210,20 @@ def _variant_step(v: _Variant, flat, x, target, eps):
             r = raw.clamp(EPS, 1 - EPS)
             slope = (-o.rho / r + (1 - o.rho) / (1 - r)) * ((raw >= EPS) & (raw <= 1 - EPS))
             gz = gz + (o.sparse_weight * per_sample) * slope * (s * (1 - s))
+    extra, gW, gs = {}, {}, {}
+    if o.contractive_weight:
+        enc = saved_enc + [(L, ct, h_in, z, dcode)]
+        extra, gW, gs = _contractive(enc, W, M, o.contractive_weight * per_sample)
+        if ct in extra:
+            gz = gz + extra.pop(ct)
     grads[ct] = (torch.bmm(h_in, gz.transpose(1, 2)), gz.sum(2).unsqueeze(1))
-    backward_layers(torch.bmm(W[ct], gz), W, grads, gslopes, saved_enc, len(saved_enc))
+    backward_layers(torch.bmm(W[ct], gz), W, grads, gslopes, saved_enc, len(saved_enc), extra)
+    for t, g_w in gW.items():  # the penalty's own gradient on each encoder weight
+        if p.enc[0].kind == "shared" and t == 0:
+            g_w = g_w.transpose(0, 1).reshape(g_w.shape[1], -1)  # (d, M*h)
+        grads[t] = (grads[t][0] + g_w, grads[t][1])
+    for t, g_s in gs.items():
+        gslopes[t] = gslopes[t] + g_s
     n_mid = len(p.mid)
     parts = []
     for t in list(range(N_OUTER)) + [N_OUTER + k for k in range(n_mid)]:

@@ -173,8 +173,8 @@ def train_vmapped(
     given, draws a new training set for each epoch instead (the wide denoiser of issue 6).
     compile: full batches through each group's torch.compile'd step; default: on CPU when the
     training is long enough to repay compiling (train/stacked.worth_compiling).
-    fused: the groups whose variant the fused engine has (all but contractive, at any width) train
-    by its hand-written step (variant_step.FusedGroup) rather than torch.func's; default: where
+    fused: the groups train by the fused engine's hand-written step (variant_step.FusedGroup)
+    rather than autograd's or torch.func's; default: where
     compiled, which is where it pays (benchmarks/README.md); uncompiled, autograd's is as fast.
     workers: on CPU the groups are dealt to this many forked processes of one core each, as the
     stacked engine's members (default: torch's thread count).
@@ -196,7 +196,7 @@ def train_vmapped(
         fused = compile
     for key, idx in groups.items():
         ms = [models[i] for i in idx]
-        if fused and OBJECTIVES[key[0]].fused:
+        if fused:
             group = FusedGroup(key[0], ms, [members[i] for i in idx], vs, lr, compile)
         else:
             group = _Group(key[0], ms, vs, lr, compile)
