@@ -103,15 +103,19 @@ def test_variant_options_are_validated():
 
 
 def test_compiled_variant_step_equals_the_eager_one_in_float64():
-    """The compiled step (inductor's fused loops around the matmuls) trains a VAE member (its
-    reparameterised code and KL penalty inside the compiled code) as the eager torch.func step
-    does: in float64 losses and weights agree to 1e-10 after 2 epochs, and differ from a plain
-    member's. (One member: each compile costs 20-40 s on 2 cores.)"""
+    """The compiled fused step (inductor's loops around the matmuls; the default of a long
+    training) trains as autograd's eager step does: a VAE member (its reparameterised code and KL
+    inside the compiled code), a latent-1 prelu contractive one (the 5-1-5 middle, the Jacobian's
+    gradient, slopes) and a cross-entropy sigmoid one with L1 sparsity: in float64 losses and
+    weights agree to 1e-10 after 2 epochs, and differ from a plain member's. (Three members, in
+    two workers: each compile costs 10-40 s on a core.)"""
     torch.set_default_dtype(torch.float64)
     try:
         x = torch.tensor(synthetic.training_set(0, 256, 2.25))
-        members = [Member(5, "gelu", 0, "vae")]
-        runs = {c: train_vmapped(members, {0: x}, 2, VariantSettings(), batch_size=64, compile=c) for c in (False, True)}
+        members = [Member(5, "gelu", 0, "vae"), Member(1, "prelu", 0, "contractive"),
+                   Member(5, "sigmoid", 0, "sparse", 0.0, None, "bce")]  # fmt: skip
+        vs = VariantSettings(contractive_weight=0.3, sparse_kind="l1", sparse_weight=0.1)
+        runs = {c: train_vmapped(members, {0: x}, 2, vs, batch_size=64, compile=c) for c in (False, True)}
         (eager, log_e), (comp, log_c) = runs[False], runs[True]
         assert_allclose(log_c.losses, log_e.losses, rtol=1e-10)
         for a, b in zip(eager, comp):

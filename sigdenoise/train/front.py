@@ -87,7 +87,8 @@ def train(members: list[Member], data: dict[int, torch.Tensor], recipe: Recipe,
     """Train `members` on data: seed -> clean training signals (N, d) on the training device.
 
     on_epoch(epoch, losses) reports the epochs of the last engine's members (their reconstruction
-    losses); fresh(seed, epoch), when given, draws a new training set for each epoch (vmapped)."""
+    losses); fresh(seed, epoch), when given, draws a new training set for each epoch (vmapped), a
+    function of its arguments alone: each forked worker calls it."""
     groups = plan(members, recipe)
     models: dict[Member, Autoencoder] = {}
     logs = []

@@ -54,8 +54,8 @@ class Fused:
         train/vmapped.py), kept in their order, trained by `objective` through train/variant_step.py
         (no tape: uncompiled, that pure step runs eagerly). Each member gets its own input batch
         (its own corruption); one member alone reads it through the one-matmul first layer."""
-        if len({(m.activation, m.latent) for m in members}) != 1:
-            raise ValueError("a variant Fused holds members of one activation and one latent size")
+        if len({(m.variant, m.activation, m.latent, m.width, m.loss) for m in members}) != 1:
+            raise ValueError("a variant Fused holds members of one variant, activation, body and loss")
         f = cls.__new__(cls)
         f.objective = objective
         f._setup(list(range(len(models))), list(members), [_of_model(m) for m in models], sorted({m.seed for m in members}),
@@ -171,7 +171,7 @@ class Fused:
     def write_back(self, ensemble: Ensemble) -> None:
         """Copy the trained parameters of this Fused's members into the ensemble's stacks."""
         where = {m: p for p, m in enumerate(self.members)}
-        mid = {m: q for q, m in enumerate(m for m in self.members if m.latent == 1)}
+        mid = {self.members[p]: q for q, p in enumerate(self.mid_pos)}
         dev = self.flat.device
         for st in ensemble.stacks:
             rows = [j for j, m in enumerate(st.members) if m in where]

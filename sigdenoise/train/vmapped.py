@@ -24,7 +24,7 @@ from sigdenoise import seeds as seed_streams
 from sigdenoise.models.activations import apply, derivative
 from sigdenoise.models.autoencoder import Autoencoder
 from sigdenoise.train.adam import FlatAdam
-from sigdenoise.train.common import TrainLog, batch_slices
+from sigdenoise.train.common import TrainLog, batch_slices, cpu_threads
 from sigdenoise.train.members import Member
 from sigdenoise.train.objectives import OBJECTIVES, Parts, VariantSettings, corrupt, reconstruction_loss, to_unit
 from sigdenoise.train.stacked import worth_compiling
@@ -170,7 +170,9 @@ def train_vmapped(
     per-epoch reconstruction loss (epochs, M).
 
     data: seed -> clean training signals (N, d) on the training device. fresh(seed, epoch), when
-    given, draws a new training set for each epoch instead (the wide denoiser of issue 6).
+    given, draws a new training set for each epoch instead (the wide denoiser of issue 6); it
+    must be a function of its arguments alone, since each forked worker calls it. on_epoch runs
+    in this process, while the workers go on with the next epoch.
     compile: full batches through each group's torch.compile'd step; default: on CPU when the
     training is long enough to repay compiling (train/stacked.worth_compiling).
     fused: the groups train by the fused engine's hand-written step (variant_step.FusedGroup)
@@ -230,10 +232,9 @@ def train_vmapped(
 
             epoch_now = [0]  # each worker counts its own epochs (its forked copy of this list)
 
-            def run(part: list, opts: list[FlatAdam]) -> list:
+            def run(part: list, _opts: list[FlatAdam]) -> list:
+                # Each group steps with its own optimiser, forked with the parameters it steps.
                 entries = [by_flat[id(f)] for f in part]
-                for entry, opt in zip(entries, opts):
-                    entry[0].opt = opt  # this process's optimiser of the group's (forked) flat
                 epoch_now[0] += 1
                 return epoch_of(entries, epoch_now[0] - 1)
 
@@ -244,11 +245,12 @@ def train_vmapped(
             train_forked([[_flat_of(entry[0]) for entry in part] for part in parts], run, lr, epochs, history, finish,
                          compile)  # fmt: skip
         else:
-            for epoch in range(epochs):
-                for idx, losses in epoch_of(state, epoch):
-                    history[epoch, idx] = losses.cpu().numpy()
-                if on_epoch is not None:
-                    on_epoch(epoch, history[epoch])
+            with cpu_threads(1, device):  # as a forked worker: a member's bits must not depend on the split
+                for epoch in range(epochs):
+                    for idx, losses in epoch_of(state, epoch):
+                        history[epoch, idx] = losses.cpu().numpy()
+                    if on_epoch is not None:
+                        on_epoch(epoch, history[epoch])
     seconds = time.perf_counter() - t0
     for group, idx, *_ in state:
         if isinstance(group, FusedGroup):
@@ -272,6 +274,6 @@ def _forked_parts(state: list, device: torch.device, workers: int | None) -> lis
 
 
 def _flat_of(group):
-    """What a forked worker snapshots and steps with its own FlatAdam: an object with `flat` and
-    `grad` (a FusedGroup's Fused, or the _Group itself)."""
+    """What a forked worker snapshots each epoch: an object with `flat` (and `grad`, for
+    train_forked's own optimiser, which a group does not use): a FusedGroup's Fused, or the _Group."""
     return group.fused if isinstance(group, FusedGroup) else group
