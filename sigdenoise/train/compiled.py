@@ -184,11 +184,18 @@ def _step(p: PlainValues, flat: torch.Tensor, x: torch.Tensor) -> tuple[torch.Te
     if n_mid:
         g = _middle(p, g, lambda gm: backward_layers(gm, W, grads, gslopes, saved, n_mid))
     backward_layers(g, W, grads, gslopes, saved, half)
+    scale = 2.0 / (x.shape[-2] * x.shape[-1])
+    return flat_gradient(p, grads, gslopes, flat) * scale, sse
+
+
+def flat_gradient(p: PlainValues, grads: dict, gslopes: dict, flat: torch.Tensor) -> torch.Tensor:
+    """The gradient (P,) in the flat layout, from each layer's (dW, db) by position and the
+    learned slopes' gradients."""
+    n_mid = len(p.mid)
     parts = []
     for t in list(range(N_OUTER)) + [N_OUTER + k for k in range(n_mid)]:
         parts += [grads[t][0].reshape(-1), grads[t][1].reshape(-1)]
     parts.append(slope_rows(gslopes, range(N_OUTER - 1), p.enc[0], p.M, flat))
     if n_mid:
         parts.append(slope_rows(gslopes, range(N_OUTER, N_OUTER + n_mid), p.mid[0], p.M1, flat))
-    scale = 2.0 / (x.shape[-2] * x.shape[-1])
-    return torch.cat(parts) * scale, sse
+    return torch.cat(parts)

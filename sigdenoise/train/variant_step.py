@@ -35,10 +35,10 @@ from sigdenoise.train.compiled import (
     PlainValues,
     backward_layers,
     compile_options,
+    flat_gradient,
     forward_layers,
     param_views,
     plain_values,
-    slope_rows,
 )
 from sigdenoise.train.fused import Fused
 from sigdenoise.train.kernels import activate, second_derivative
@@ -224,11 +224,4 @@ def _variant_step(v: _Variant, flat, x, target, eps):
         grads[t] = (grads[t][0] + g_w, grads[t][1])
     for t, g_s in gs.items():
         gslopes[t] = gslopes[t] + g_s
-    n_mid = len(p.mid)
-    parts = []
-    for t in list(range(N_OUTER)) + [N_OUTER + k for k in range(n_mid)]:
-        parts += [grads[t][0].reshape(-1), grads[t][1].reshape(-1)]
-    parts.append(slope_rows(gslopes, range(N_OUTER - 1), p.enc[0], p.M, flat))
-    if n_mid:
-        parts.append(slope_rows(gslopes, range(N_OUTER, N_OUTER + n_mid), p.mid[0], p.M1, flat))
-    return torch.cat(parts) * scale, recon
+    return flat_gradient(p, grads, gslopes, flat) * scale, recon
