@@ -67,23 +67,34 @@ class FusedGroup:
     def step(self, x_in: torch.Tensor, target: torch.Tensor, eps: torch.Tensor, full: bool) -> torch.Tensor:
         """One Adam step on the batch (M_g, B, d); full batches take the compiled step. Returns
         the members' reconstruction losses (M_g,)."""
-        fn = self.compiled if full and self.compiled is not None else self.eager
-        try:
-            grad, recon = fn(self.fused.flat, x_in, target, eps)
-            self.compiled_ok |= fn is self.compiled
-        except Exception as e:  # compiling failed (on the first call): keep the eager step
-            if fn is self.eager or self.compiled_ok:
-                raise
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            warnings.warn(f"torch.compile of the {self.variant} training step failed, training uncompiled: {first}",
-                          stacklevel=2)  # fmt: skip
-            self.compiled = None
-            return self.step(x_in, target, eps, full)
+        args = (self.fused.flat, x_in, target, eps)
+        if full and self.compiled is not None:
+            grad, recon = compiled_or_eager(self, lambda: self.compiled(*args), lambda: self.eager(*args))
+        else:
+            grad, recon = self.eager(*args)
         self.opt.step(grad)
         return recon / (x_in.shape[-2] * x_in.shape[-1])
 
     def write(self) -> None:
         self.fused.write_models(self.models)
+
+
+def compiled_or_eager(group, compiled: Callable, eager: Callable):
+    """compiled()'s value; if it fails before it has ever run (compiling failed on the first
+    call), warn, drop the group's compiled step for good and return eager()'s. group: a
+    FusedGroup or a vmapped._Group (its `variant`, `compiled` and `compiled_ok`)."""
+    try:
+        out = compiled()
+    except Exception as e:
+        if group.compiled_ok:
+            raise
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        warnings.warn(f"torch.compile of the {group.variant} training step failed, training uncompiled: {first}",
+                      stacklevel=3)  # fmt: skip
+        group.compiled = None
+        return eager()
+    group.compiled_ok = True
+    return out
 
 
 class _Variant(NamedTuple):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -28,7 +27,7 @@ from sigdenoise.train.common import TrainLog, batch_slices, cpu_threads
 from sigdenoise.train.members import Member
 from sigdenoise.train.objectives import OBJECTIVES, Parts, VariantSettings, corrupt, reconstruction_loss, to_unit
 from sigdenoise.train.stacked import worth_compiling
-from sigdenoise.train.variant_step import FusedGroup
+from sigdenoise.train.variant_step import FusedGroup, compiled_or_eager
 from sigdenoise.train.workers import fork_count, train_forked
 
 
@@ -130,6 +129,10 @@ class _Group:
             (grad,) = torch.autograd.grad(total, flat)
         return grad, recon.detach()
 
+    def _compiled_step(self, x_in: torch.Tensor, target: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        grad, (_, recon) = self.compiled(self.flat, x_in, target, eps)
+        return grad, recon
+
     def views(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
         """Parameter name -> (M_g, *shape), read from flat (M_g, P)."""
         out, at = {}, 0
@@ -143,17 +146,8 @@ class _Group:
         """One Adam step on the batch (M_g, B, d); full batches take the compiled step. Returns
         the members' reconstruction losses (M_g,)."""
         if full and self.compiled is not None:
-            try:
-                grad, (_, recon) = self.compiled(self.flat, x_in, target, eps)
-                self.compiled_ok = True
-            except Exception as e:  # compiling failed (on the first call): keep the eager step
-                if self.compiled_ok:
-                    raise
-                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                warnings.warn(f"torch.compile of the {self.variant} training step failed, training uncompiled: {first}",
-                              stacklevel=2)  # fmt: skip
-                self.compiled = None
-                return self.step(x_in, target, eps, full)
+            grad, recon = compiled_or_eager(self, lambda: self._compiled_step(x_in, target, eps),
+                                            lambda: self.eager(x_in, target, eps))  # fmt: skip
         else:
             grad, recon = self.eager(x_in, target, eps)
         self.opt.step(grad)
@@ -176,8 +170,8 @@ def train_vmapped(
     compile: full batches through each group's torch.compile'd step; default: on CPU when the
     training is long enough to repay compiling (train/stacked.worth_compiling).
     fused: the groups train by the fused engine's hand-written step (variant_step.FusedGroup)
-    rather than autograd's or torch.func's; default: where
-    compiled, which is where it pays (benchmarks/README.md); uncompiled, autograd's is as fast.
+    rather than autograd's or torch.func's; default: where compiled, which is where it pays
+    (benchmarks/README.md); uncompiled, autograd's is as fast.
     workers: on CPU the groups are dealt to this many forked processes of one core each, as the
     stacked engine's members (default: torch's thread count).
     """
