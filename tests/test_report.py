@@ -232,3 +232,55 @@ def test_the_first_line_says_what_was_trained_and_what_was_loaded():
     resumed = regenerated(s, "abc", 480.0, [(True, 600.0), (False, 300.0), (True, 60.0)])
     assert "in 8.0 min, 2 of its 3 grid runs loaded from the cache and the others trained (5.0 min)" in resumed
     assert "which trains them all, takes about 19 min (16.0 min of it training" in resumed
+
+
+def _probe_table(rng, copies=3):
+    """A hand-made probe.csv at noise 1.0, rows shuffled: noisy copies, an identity AE at latent 5
+    and the SVD, each copy's values drawn at random. Returns it and the curves (copies, 100) by model."""
+    t = np.arange(100) / 10
+    curves = {m: rng.normal(size=(copies, 100)) for m in ("noisy", "identity", "svd")}
+    rows = [{"model": "ae" if m == "identity" else m, "variant": "" if m == "identity" else np.nan,
+             "activation": m if m == "identity" else np.nan, "latent": np.nan if m == "noisy" else 5, "noise": 1.0,
+             "copy": c, "t": t[i], "value": curves[m][c, i]}
+            for m in curves for c in range(copies) for i in range(100)]  # fmt: skip
+    return pd.DataFrame(rows).sample(frac=1, random_state=0), curves, t
+
+
+@pytest.mark.parametrize("mean", [False, True])
+def test_probe_figure_draws_each_models_curves_from_the_table(tmp_path, monkeypatch, mean):
+    """Each panel draws its model's copies (one LineCollection each: the noisy ones, then the
+    reconstructions), or their means, and sin(t), in t order whatever the rows' order."""
+    from sigdenoise.study import figures
+
+    drawn = []
+    monkeypatch.setattr(figures, "_save", lambda fig, path, footer: drawn.append(fig))
+    probe, curves, t = _probe_table(np.random.default_rng(3))
+    assert figures.probe_figure(probe, 5, 1.0, tmp_path / "p.png", mean=mean) == ["identity", "svd"]
+    (fig,) = drawn
+    for ax, name in zip(fig.axes, ["identity", "svd"]):
+        lines = [np.asarray(ln.get_xydata()) for ln in ax.get_lines()]
+        np.testing.assert_allclose(lines[-1], np.column_stack([t, np.sin(t)]), rtol=0, atol=1e-15)
+        if mean:
+            for got, model in zip(lines[:2], ["noisy", name]):
+                np.testing.assert_allclose(got, np.column_stack([t, curves[model].mean(axis=0)]), rtol=0, atol=1e-15)
+        else:
+            for col, model in zip(ax.collections, ["noisy", name]):
+                segs = np.stack(col.get_segments())
+                np.testing.assert_array_equal(segs[..., 0], np.broadcast_to(t, curves[model].shape))
+                np.testing.assert_array_equal(segs[..., 1], curves[model])
+
+
+def test_heatmap_writes_each_cells_value_in_ink_that_reads_on_it(tmp_path, monkeypatch):
+    """Every cell's text is its mean test MSE to three significant digits; dark ink on the light
+    (low, yellow) end of viridis_r, white on the dark end; rows in the table's order."""
+    from sigdenoise.study import figures
+
+    drawn = []
+    monkeypatch.setattr(figures, "_save", lambda fig, path, footer: drawn.append(fig))
+    rows = [{"model": m, "activation": a, "latent": k, "noise": 1.0, "seed": 0, "eval": "test", "family": "all", "mse": v}
+            for (m, a, v) in [("noisy", "", 1.0), ("svd", "", 0.02), ("ae", "gelu", 0.3)] for k in (1, 5)]  # fmt: skip
+    figures.mse_heatmap(pd.DataFrame(rows), tmp_path / "h.png")
+    ax = drawn[0].axes[0]
+    texts = [(tx.get_text(), tx.get_color()) for tx in ax.texts]
+    assert [label.get_text() for label in ax.get_yticklabels()] == ["noisy", "svd", "gelu"]
+    assert texts == [("1.00", "w"), ("1.00", "w"), ("0.0200", ".15"), ("0.0200", ".15"), ("0.300", "w"), ("0.300", "w")]
