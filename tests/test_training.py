@@ -108,6 +108,24 @@ def test_two_compiled_ensembles_of_the_same_shapes_keep_their_own_steps():
     assert_allclose(first.numpy(), gradient("relu", False).numpy(), rtol=1e-10, atol=1e-13)
 
 
+def test_lone_members_of_one_shape_share_one_compiled_step():
+    """With a shared dict (one training's), the lone members of three seeds with the same
+    activation and latent call one compiled function (a process compiles its graph once, not once
+    a seed), another activation its own; each member's gradient is still its own, the tape's."""
+    members = [Member(5, "relu", s) for s in (0, 1, 2)] + [Member(5, "tanh", 0)]
+    ens = Ensemble.build(members)
+    x = torch.stack(list(data((0, 1, 2), n=64).values()))  # (S, B, d)
+    shared: dict = {}
+    compiled = [Fused(ens, [m.seed], [i]) for i, m in enumerate(members)]
+    for f in compiled:
+        f.compile(64, shared)
+    steps = [f._compiled[64] for f in compiled]
+    assert steps[0] is steps[1] is steps[2] and steps[3] is not steps[0] and len(shared) == 2
+    for i, (f, m) in enumerate(zip(compiled, members)):
+        tape = Fused(ens, [m.seed], [i])
+        assert_allclose(f.step(x[m.seed][None]).numpy(), tape.step(x[m.seed][None]).numpy(), rtol=1e-10, atol=1e-13)
+
+
 def test_workers_report_every_epoch_while_running_ahead_of_a_slow_parent():
     """Forked parts copy each epoch into one of two snapshots and wait only before reusing one the
     parent has not read: with a slow on_epoch, every epoch's weights must still be that epoch's."""

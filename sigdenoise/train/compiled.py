@@ -136,6 +136,13 @@ def plain_values(f) -> PlainValues:
     return PlainValues(len(f.members), len(f.mid_pos), f.mid_all, f.mid_idx, f.layout.spans, spec(f.enc), spec(f.dec), spec(f.mid))
 
 
+def step_key(p: PlainValues) -> tuple:
+    """p as a hashable value: two Fused with equal keys have the same step, the same function
+    of (flat, x) (mid_idx by its values; every other field is a plain value already)."""
+    i = p.mid_idx
+    return tuple(p._replace(mid_idx=(tuple(i.flatten().tolist()), tuple(i.shape), str(i.dtype), str(i.device))))
+
+
 def make_step(f) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
     """The step of Fused `f` as step(flat (P,), x) -> (grad (P,), sse (M,)).
 

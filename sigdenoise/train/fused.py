@@ -17,7 +17,7 @@ import torch
 from sigdenoise.models.activations import LEARNED, REGISTRY
 from sigdenoise.models.autoencoder import Autoencoder
 from sigdenoise.train import tape
-from sigdenoise.train.compiled import compile_options, make_step
+from sigdenoise.train.compiled import compile_options, make_step, plain_values, step_key
 from sigdenoise.train.kernels import KERNEL_ORDER, kernel_groups
 from sigdenoise.train.layout import N_MID, N_OUTER, Layout, middle, outer
 from sigdenoise.train.members import Member
@@ -143,11 +143,21 @@ class Fused:
         """Whether some batch size runs (or will first try) the compiled step."""
         return bool(self._compiled)
 
-    def compile(self, batch_size: int) -> None:
+    def compile(self, batch_size: int, shared: dict | None = None) -> None:
         """Run steps of this batch size through torch.compile's form of the step (fused_step);
         the other sizes (a short last batch) keep the tape. Compiles on the first such step:
-        seconds, which a long training repays (benchmarks/README.md)."""
-        self._compiled[batch_size] = torch.compile(make_step(self), fullgraph=True, dynamic=False, options=compile_options())
+        seconds, which a long training repays (benchmarks/README.md).
+
+        shared: compiled steps by step_key, filled here, for the Fused of one training: those with
+        the same step (the same activations and sizes: one member of each seed) then call one
+        compiled function, whose graph a process compiles once, not once each."""
+        key = (step_key(plain_values(self)), batch_size)
+        step = None if shared is None else shared.get(key)
+        if step is None:
+            step = torch.compile(make_step(self), fullgraph=True, dynamic=False, options=compile_options())
+            if shared is not None:
+                shared[key] = step
+        self._compiled[batch_size] = step
 
     @torch.no_grad()
     def write_models(self, models: list[Autoencoder]) -> None:

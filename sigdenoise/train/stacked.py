@@ -99,9 +99,10 @@ def train_ensemble(
     if compile is None:
         compile = worth_compiling(device, epochs * len(slices))
     if compile:
+        shared: dict = {}  # one compiled step per distinct member (activation, latent), not one per seed
         for part in parts:
             for f in part:
-                f.compile(batch_size)
+                f.compile(batch_size, shared)
     history = np.zeros((epochs, M))
 
     def run(part: list[Fused], opts: list[FlatAdam]) -> list[tuple[list[int], torch.Tensor]]:
