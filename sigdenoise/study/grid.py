@@ -22,7 +22,7 @@ from sigdenoise.models.autoencoder import Autoencoder
 from sigdenoise.models.svd import Identity, SVDProjector
 from sigdenoise.study import figures, tables
 from sigdenoise.study.resume import check_device, check_model, check_resumable, complete_rows
-from sigdenoise.study.runfolder import METRICS, RESULT_COLUMNS, RunFolder, git_commit
+from sigdenoise.study.runfolder import METRICS, RESULT_COLUMNS, RunFolder, git_commit, parse_results
 from sigdenoise.study.settings import GridSettings
 from sigdenoise.train import front
 from sigdenoise.train.front import Recipe, Trained
@@ -110,10 +110,7 @@ class _Table:
         df = folder.read_results()
         ok = complete_rows(df)
         if not ok.all():  # rows cut short or non-finite are recomputed; the rest re-read as clean numbers
-            df = pd.read_csv(io.StringIO(df[ok].to_csv(index=False)), keep_default_na=False,
-                             na_values={c: [""] for c in RESULT_COLUMNS if c not in ("model", "variant", "activation", "eval")},
-                             dtype={c: str for c in ("model", "variant", "activation", "eval")},
-                             float_precision="round_trip")  # fmt: skip
+            df = parse_results(io.StringIO(df[ok].to_csv(index=False)))
         self.rows, self.done = [], set()
         for r in df.to_dict("records"):  # a duplicated row is kept once
             if _key(r) not in self.done:
