@@ -277,10 +277,14 @@ def test_heatmap_writes_each_cells_value_in_ink_that_reads_on_it(tmp_path, monke
 
     drawn = []
     monkeypatch.setattr(figures, "_save", lambda fig, path, footer: drawn.append(fig))
-    rows = [{"model": m, "activation": a, "latent": k, "noise": 1.0, "seed": 0, "eval": "test", "family": "all", "mse": v}
-            for (m, a, v) in [("noisy", "", 1.0), ("svd", "", 0.02), ("ae", "gelu", 0.3)] for k in (1, 5)]  # fmt: skip
+    values = {("noisy", 1): 1.0, ("noisy", 5): 0.9, ("svd", 1): 0.02, ("svd", 5): 0.03, ("gelu", 1): 0.3, ("gelu", 5): np.nan}
+    rows = [{"model": "ae" if m == "gelu" else m, "activation": m if m == "gelu" else "", "latent": k, "noise": 1.0,
+             "seed": 0, "eval": "test", "family": "all", "mse": v} for (m, k), v in values.items()]  # fmt: skip
     figures.mse_heatmap(pd.DataFrame(rows), tmp_path / "h.png")
     ax = drawn[0].axes[0]
-    texts = [(tx.get_text(), tx.get_color()) for tx in ax.texts]
+    texts = [(tx.get_text(), tx.get_color(), tx.get_position()) for tx in ax.texts]
     assert [label.get_text() for label in ax.get_yticklabels()] == ["noisy", "svd", "gelu"]
-    assert texts == [("1.00", "w"), ("1.00", "w"), ("0.0200", ".15"), ("0.0200", ".15"), ("0.300", "w"), ("0.300", "w")]
+    assert [label.get_text() for label in ax.get_xticklabels()] == ["latent 1\nnoise 1", "latent 5\nnoise 1"]
+    # (column + 0.5, row + 0.5); the NaN cell (gelu, latent 5) has no text
+    assert texts == [("1.00", "w", (0.5, 0.5)), ("0.900", "w", (1.5, 0.5)), ("0.0200", ".15", (0.5, 1.5)),
+                     ("0.0300", ".15", (1.5, 1.5)), ("0.300", "w", (0.5, 2.5))]  # fmt: skip

@@ -91,18 +91,23 @@ def _panels(probe: pd.DataFrame, latent: int, noise: float) -> dict[str, pd.Data
     return out
 
 
-def _curves(df: pd.DataFrame) -> np.ndarray:
-    """The probe curves of one model (copies, T): its rows by copy, each copy's samples in t order."""
+def _curves(df: pd.DataFrame, n_t: int) -> np.ndarray:
+    """The probe curves of one model (copies, n_t): its rows by copy, each copy's samples in t
+    order; (0, n_t) when it has none. Each copy must have n_t samples."""
     df = df.sort_values(["copy", "t"], kind="stable")
-    return df["value"].to_numpy(dtype=float).reshape(df["copy"].nunique(), -1)
+    copies = df["copy"].nunique()
+    if len(df) != copies * n_t:
+        raise ValueError(f"probe rows: {len(df)} values for {copies} copies of {n_t} samples")
+    return df["value"].to_numpy(dtype=float).reshape(copies, n_t)
 
 
 def _probe_panel(ax, t: np.ndarray, noisy: np.ndarray, recon: np.ndarray, color, mean: bool) -> None:
     """One panel: the noisy copies (copies, T) and their reconstructions (or the means of both),
     and sin(t). Each set of copies is one LineCollection: one artist to draw, not ten."""
     if mean:
-        ax.plot(t, noisy.mean(axis=0), color="0.6", lw=0.8)
-        ax.plot(t, recon.mean(axis=0), color=color, lw=1.6)
+        for curves, kw in ((noisy, {"color": "0.6", "lw": 0.8}), (recon, {"color": color, "lw": 1.6})):
+            if len(curves):
+                ax.plot(t, curves.mean(axis=0), **kw)
     else:
         for curves, kw in ((noisy, {"colors": "0.75", "linewidths": 0.5, "zorder": 1}),
                            (recon, {"colors": [color], "linewidths": 0.8, "alpha": 0.8, "zorder": 2})):  # fmt: skip
@@ -116,7 +121,7 @@ def _panel_layout(fig: Figure, nrow: int, ncol: int, top: float) -> None:
     measuring pass over every tick label (a third of a probe figure's time). top: the inches
     above the first row's titles (the figure's title, the legend's row)."""
     w, h = fig.get_size_inches()
-    left, right, bottom, wgap, hgap, title = 0.75, 0.1, 0.52, 0.2, 0.35, 0.26
+    left, right, bottom, wgap, hgap, title = 0.75, 0.1, 0.6, 0.2, 0.35, 0.26
     pw = (w - left - right - wgap * (ncol - 1)) / ncol
     ph = (h - top - title - bottom - hgap * (nrow - 1)) / nrow
     fig.subplots_adjust(left=left / w, right=1 - right / w, bottom=bottom / h, top=1 - (top + title) / h,
@@ -138,16 +143,16 @@ def probe_figure(probe: pd.DataFrame, latent: int, noise: float, path: Path, foo
 def probe_panels(probe: pd.DataFrame, latent: int, noise: float, mean: bool = False) -> tuple[Figure, list[str]]:
     """probe_figure's figure, not saved (drawn under the caller's theme), and its panels' names."""
     panels = _panels(probe, latent, noise)
-    noisy = _curves(probe[(probe["model"] == "noisy") & np.isclose(probe["noise"], noise)])
+    t = np.sort(probe["t"].unique())
+    noisy = _curves(probe[(probe["model"] == "noisy") & np.isclose(probe["noise"], noise)], len(t))
     ncol = max(1, min(4, len(panels)))
     nrow = max(1, int(np.ceil(len(panels) / ncol)))
     legend = mean and bool(panels)
     height = 2.4 * nrow + (0.8 if mean else 0.5)  # the mean's legend takes a row under the title
     fig = new_figure(figsize=(3.2 * ncol, height))
     axes = fig.subplots(nrow, ncol, sharex=True, sharey=True, squeeze=False)
-    t = np.sort(probe["t"].unique())
     for i, (ax, (name, df)) in enumerate(zip(axes.flat, panels.items())):
-        _probe_panel(ax, t, noisy, _curves(df), panel_colour(name, i), mean)
+        _probe_panel(ax, t, noisy, _curves(df, len(t)), panel_colour(name, i), mean)
         ax.set_title("SVD" if name == "svd" else name)
     for ax in axes[-1]:
         ax.set_xlabel("t")
@@ -250,12 +255,15 @@ def training_curves(losses: pd.DataFrame, path: Path, footer: str = "") -> list[
         styles = sorted(long["latent"].unique(), reverse=True)  # latent 5 solid, latent 1 dashed
         fig = new_figure(figsize=(8.5, 4.2))
         ax = fig.subplots()
+        one = long["epoch"].nunique() == 1  # one point a line: drawn as a marker, else nothing shows
         sns.lineplot(long, x="epoch", y="loss", hue="model", hue_order=models, style="latent", style_order=styles,
-                     units="seed", estimator=None, palette=palette, ax=ax, lw=1)  # fmt: skip
+                     units="seed", estimator=None, palette=palette, ax=ax, lw=1, marker="o" if one else None)  # fmt: skip
         ax.set_yscale("log")
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-        if long["epoch"].nunique() == 1:  # one point a line: whole epochs on the axis, not ±0.045
-            ax.set_xlim(long["epoch"].iloc[0] - 1, long["epoch"].iloc[0] + 1)
+        if one:  # its epoch as a whole number on the axis, not ±0.045 around it
+            e = long["epoch"].iloc[0]
+            ax.set_xlim(e - 0.5, e + 0.5)
+            ax.set_xticks([e])
         legend = ax.legend(fontsize=6, ncol=1 + len(models) // 16, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
         seeds = long["seed"].nunique()
         ax.set_title("Training MSE per epoch (reconstruction of clean signals)"

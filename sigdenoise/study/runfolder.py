@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
+from packaging.version import Version
 
 import sigdenoise
 from sigdenoise.atomic import write_text
@@ -30,7 +31,8 @@ TEXT_COLUMNS = ("model", "variant", "activation", "eval")
 # Before pandas 3.1 the default C parser can miss a float's last bit (71,906 of 200,000 random
 # doubles on 3.0.6) and float_precision="round_trip" is needed; 3.1 parses every float exactly
 # and deprecates the argument (Pandas4Warning), so it is passed only where it is needed.
-EXACT_FLOATS = {} if tuple(int(p) for p in pd.__version__.split(".")[:2]) >= (3, 1) else {"float_precision": "round_trip"}
+# (packaging comes with matplotlib; a 3.1 pre-release counts as before 3.1, as nightlies may be.)
+EXACT_FLOATS = {} if Version(pd.__version__) >= Version("3.1.0") else {"float_precision": "round_trip"}
 
 
 def parse_results(source) -> pd.DataFrame:

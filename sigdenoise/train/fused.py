@@ -149,8 +149,9 @@ class Fused:
         seconds, which a long training repays (benchmarks/README.md).
 
         shared: compiled steps by step_key, filled here, for the Fused of one training: those with
-        the same step (the same activations and sizes: one member of each seed) then call one
-        compiled function, whose graph a process compiles once, not once each."""
+        the same step (the same activation kernels and sizes: each seed's member of one activation
+        and latent; identity, relu and leakyrelu too, one kernel whose slope is a parameter) then
+        call one compiled function, whose graph a process compiles once, not once each."""
         key = (step_key(plain_values(self)), batch_size)
         step = None if shared is None else shared.get(key)
         if step is None:

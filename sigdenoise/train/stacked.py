@@ -99,7 +99,7 @@ def train_ensemble(
     if compile is None:
         compile = worth_compiling(device, epochs * len(slices))
     if compile:
-        shared: dict = {}  # one compiled step per distinct member (activation, latent), not one per seed
+        shared: dict = {}  # one compiled step per distinct step_key (kernel and latent), not one per member
         for part in parts:
             for f in part:
                 f.compile(batch_size, shared)
