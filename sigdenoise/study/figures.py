@@ -135,12 +135,12 @@ def probe_figure(probe: pd.DataFrame, latent: int, noise: float, path: Path, foo
     (black); with mean=True, the mean of the reconstructions instead of each one. Returns the
     panels' names, in order."""
     with theme("whitegrid"):
-        fig, panels = probe_panels(probe, latent, noise, mean)
+        fig, panels = _probe_fig(probe, latent, noise, mean)
         _save(fig, path, footer)
     return panels
 
 
-def probe_panels(probe: pd.DataFrame, latent: int, noise: float, mean: bool = False) -> tuple[Figure, list[str]]:
+def _probe_fig(probe: pd.DataFrame, latent: int, noise: float, mean: bool = False) -> tuple[Figure, list[str]]:
     """probe_figure's figure, not saved (drawn under the caller's theme), and its panels' names."""
     panels = _panels(probe, latent, noise)
     t = np.sort(probe["t"].unique())
